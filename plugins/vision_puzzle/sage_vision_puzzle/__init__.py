@@ -1,0 +1,1 @@
+"""RGB images -> 30x30 puzzle -> images."""

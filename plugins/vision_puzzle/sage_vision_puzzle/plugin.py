@@ -1,0 +1,18 @@
+"""Registration only: imports nothing heavy, so `sage plugins` stays fast."""
+
+from sage_core import CompressorSpec, hookimpl
+
+SAGE_PLUGIN_API = 1
+
+
+@hookimpl
+def register_compressors(register):
+    register(
+        CompressorSpec(
+            id="vision_puzzle",
+            modality="vision",
+            factory="sage_vision_puzzle.compressor:VisionPuzzleCompressor",
+            config="sage_vision_puzzle.config:VisionPuzzleConfig",
+            summary="RGB images -> 30x30 puzzle -> images.",
+        )
+    )

@@ -1,0 +1,69 @@
+"""SAGE: compress any sensor stream into one shared 30x30 puzzle of codes 0-9.
+
+This module is the public surface plugins may use. Importing it is cheap: names that
+need numpy, pydantic or torch are resolved on first access, so `sage --help` and
+`sage plugins` never pay for torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sage_core.hookspecs import PLUGIN_API, hookimpl
+from sage_core.specs import CompressorSpec, DataSourceSpec
+
+__version__ = "0.1.0"
+
+GRID_SIZE = 30
+NUM_CODES = 10
+
+_LAZY: dict[str, str] = {
+    "Puzzle": "sage_core.puzzle",
+    "PuzzleMeta": "sage_core.puzzle",
+    "PuzzleCompressor": "sage_core.contract",
+    "CompressorOutput": "sage_core.contract",
+    "CompressorConfig": "sage_core.config",
+    "TrainingConfig": "sage_core.config",
+    "DataReport": "sage_core.data",
+    "DataSplits": "sage_core.data",
+    "TensorListDataset": "sage_core.data",
+    "cache_dir": "sage_core.data",
+    "FiniteScalarQuantizer": "sage_core.quantizers",
+    "EMAVectorQuantizer": "sage_core.quantizers",
+    "SageError": "sage_core.errors",
+    "InputError": "sage_core.errors",
+    "BadDataError": "sage_core.errors",
+    "ConfigError": "sage_core.errors",
+    "save_atomic": "sage_core.atomic",
+    "write_bytes_atomic": "sage_core.atomic",
+}
+
+__all__ = [
+    "GRID_SIZE",
+    "NUM_CODES",
+    "PLUGIN_API",
+    "CompressorSpec",
+    "DataSourceSpec",
+    "hookimpl",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sage_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from sage_core.atomic import save_atomic, write_bytes_atomic
+    from sage_core.config import CompressorConfig, TrainingConfig
+    from sage_core.contract import CompressorOutput, PuzzleCompressor
+    from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir
+    from sage_core.errors import BadDataError, ConfigError, InputError, SageError
+    from sage_core.puzzle import Puzzle, PuzzleMeta
+    from sage_core.quantizers import EMAVectorQuantizer, FiniteScalarQuantizer

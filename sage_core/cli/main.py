@@ -1,0 +1,83 @@
+"""Entry point of the ``sage`` command: the click group, plugin loading, error display.
+
+Every command module is imported here, but none imports torch at module level, so
+``sage --help`` and ``sage plugins`` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from sage_core.errors import SageError
+
+
+class SageGroup(click.Group):
+    """Shows a ``SageError`` as one clear line (exit 2) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SageError as exc:
+            click.echo(f"sage: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def get_registry(ctx: click.Context | None = None) -> Any:
+    """The plugin registry for this invocation, loaded once."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        from sage_core.plugins import load_plugins
+
+        root.obj = load_plugins()
+    return root.obj
+
+
+def complete_compressor_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion for compressor ids."""
+    return [cid for cid in sorted(get_registry(ctx).compressors) if cid.startswith(incomplete)]
+
+
+@click.group(cls=SageGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sage-core", prog_name="sage")
+def cli() -> None:
+    """Compress any sensor stream into one shared 30x30 puzzle of codes 0-9.
+
+    \b
+    Start here:
+      sage plugins                 what is installed
+      sage train audio_puzzle      train on the embedded default data
+      sage compare audio vision    compare finished runs
+    """
+
+
+def build_cli() -> click.Group:
+    """Attach the built-in commands and every plugin's commands."""
+    from sage_core.cli import (
+        codec_cmd,
+        compare_cmd,
+        evaluate_cmd,
+        plugin_cmd,
+        plugins_cmd,
+        train_cmd,
+    )
+
+    for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sage_core.plugins import load_plugins
+
+    registry = load_plugins()
+    group = build_cli()
+    registry.add_commands(group)
+    group.main(args=argv, prog_name="sage", obj=registry)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

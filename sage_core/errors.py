@@ -1,0 +1,38 @@
+"""Errors a user can act on. Each message names the thing at fault and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SageError(Exception):
+    """Base class: the CLI prints these as one clear line instead of a traceback."""
+
+
+class InputError(SageError):
+    """An input file or observation cannot be used."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class BadDataError(SageError):
+    """Too much of a data set is unreadable or invalid to train on honestly."""
+
+
+class ConfigError(SageError):
+    """A configuration value or override is invalid."""
+
+
+class PluginError(SageError):
+    """A plugin could not be loaded or registered something invalid."""
+
+
+class UnknownCompressorError(SageError):
+    """No installed plugin registers the requested compressor id."""
+
+
+class RunDirectoryBusyError(SageError):
+    """Another process is training into the same run directory."""

@@ -1,0 +1,203 @@
+"""The puzzle: a 30x30 grid of codes 0-9, the one format every modality shares.
+
+A :class:`Puzzle` holds one grid ``(30, 30)`` or a batch ``(N, 30, 30)`` of ``uint8``
+codes plus metadata saying where it came from and what its axes mean. It is saved as
+``.npz`` with two arrays, ``codes`` (uint8) and ``meta`` (a JSON string), and loaded
+with ``allow_pickle=False``: lossless, portable and safe to open from anyone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sage_core.errors import InputError
+
+GRID_SIZE = 30
+NUM_CODES = 10
+FORMAT_VERSION = 1
+
+#: Fixed palette for PNG rendering: a sequential ramp (dark = 0, bright = 9), since the
+#: built-in compressors order their codes by intensity. Colours are RGB.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (13, 8, 135),
+    (65, 4, 157),
+    (106, 0, 168),
+    (143, 13, 164),
+    (177, 42, 144),
+    (204, 71, 120),
+    (225, 100, 98),
+    (242, 132, 75),
+    (252, 166, 54),
+    (240, 249, 33),
+)
+
+
+@dataclass(frozen=True)
+class PuzzleMeta:
+    """Where puzzles came from and how to read them.
+
+    ``rows``/``cols`` say what the axes mean (audio: row 0 = lowest mel band,
+    columns = time). ``sources`` optionally names the observation behind each puzzle.
+    """
+
+    modality: str
+    compressor_id: str
+    compressor_version: str
+    rows: str = ""
+    cols: str = ""
+    sources: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["sources"] = list(self.sources)
+        data["format_version"] = FORMAT_VERSION
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PuzzleMeta:
+        data = json.loads(text)
+        data.pop("format_version", None)
+        data["sources"] = tuple(data.get("sources", ()))
+        return cls(**data)
+
+
+def validate_codes(codes: Any, where: str = "puzzle") -> np.ndarray:
+    """Return ``codes`` as a uint8 array of shape (30, 30) or (N, 30, 30), or raise.
+
+    Accepts any integer or float array whose values are whole numbers in 0-9.
+    """
+    array = np.asarray(codes)
+    if array.ndim not in (2, 3) or array.shape[-2:] != (GRID_SIZE, GRID_SIZE):
+        raise InputError(where, f"expected shape (30, 30) or (N, 30, 30), got {tuple(array.shape)}")
+    if array.dtype.kind == "f":
+        if np.isnan(array).any():
+            raise InputError(where, "contains NaN")
+        if not np.all(array == np.round(array)):
+            raise InputError(where, "codes must be whole numbers 0-9, got fractional values")
+    elif array.dtype.kind not in "iub":
+        raise InputError(where, f"codes must be integers 0-9, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= NUM_CODES):
+        raise InputError(where, f"codes must be in 0-9, got range {array.min()}..{array.max()}")
+    return array.astype(np.uint8, copy=False)
+
+
+class Puzzle:
+    """One puzzle or a batch of puzzles with their metadata."""
+
+    def __init__(self, codes: Any, meta: PuzzleMeta) -> None:
+        self.codes = validate_codes(codes)
+        self.meta = meta
+        if meta.sources and len(meta.sources) != len(self):
+            raise InputError("puzzle", f"{len(meta.sources)} sources for {len(self)} puzzles")
+
+    @property
+    def batched(self) -> bool:
+        return self.codes.ndim == 3
+
+    def __len__(self) -> int:
+        return self.codes.shape[0] if self.batched else 1
+
+    def __getitem__(self, index: int) -> Puzzle:
+        batch = self.codes if self.batched else self.codes[None]
+        sources = (self.meta.sources[index],) if self.meta.sources else ()
+        meta = PuzzleMeta(**{**asdict(self.meta), "sources": sources})
+        return Puzzle(batch[index], meta)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Puzzle)
+            and self.meta == other.meta
+            and np.array_equal(self.codes, other.codes)
+        )
+
+    def __repr__(self) -> str:
+        return f"Puzzle(n={len(self)}, modality={self.meta.modality!r}, compressor={self.meta.compressor_id!r})"
+
+    def as_batch(self) -> np.ndarray:
+        """Codes as ``(N, 30, 30)`` uint8."""
+        return self.codes if self.batched else self.codes[None]
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``.npz`` atomically; the file round-trips exactly through :meth:`load`."""
+        from sage_core.atomic import write_bytes_atomic
+
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, codes=self.codes, meta=np.array(self.meta.to_json()))
+        return write_bytes_atomic(Path(path), buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Puzzle:
+        """Read a file written by :meth:`save`, without pickle, validating everything."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "codes" not in data or "meta" not in data:
+                    raise InputError(path, "not a puzzle file: needs arrays 'codes' and 'meta'")
+                codes, meta_text = data["codes"], str(data["meta"])
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise InputError(path, f"not a readable puzzle .npz file ({exc})") from None
+        try:
+            meta = PuzzleMeta.from_json(meta_text)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise InputError(path, f"invalid puzzle metadata ({exc})") from None
+        validate_codes(codes, where=str(path))
+        return cls(codes, meta)
+
+    def to_text(self) -> str:
+        """Digits, one grid row per line; batches are separated by a blank line."""
+        return "\n\n".join(
+            "\n".join("".join(str(int(v)) for v in row) for row in grid) for grid in self.as_batch()
+        )
+
+    def to_rgb(self, cell: int = 8) -> np.ndarray:
+        """An RGB image ``(N, 30*cell, 30*cell, 3)`` uint8 using the fixed palette."""
+        palette = np.array(PALETTE, dtype=np.uint8)
+        image = palette[self.as_batch()]
+        return image.repeat(cell, axis=1).repeat(cell, axis=2)
+
+    def save_png(self, path: str | Path, cell: int = 8) -> list[Path]:
+        """Render each puzzle to a PNG; a batch writes ``stem-0000.png``, ``stem-0001.png``..."""
+        from PIL import Image
+
+        from sage_core.atomic import write_bytes_atomic
+
+        path = Path(path)
+        images = self.to_rgb(cell)
+        targets = (
+            [path]
+            if len(images) == 1
+            else [path.with_name(f"{path.stem}-{i:04d}{path.suffix or '.png'}") for i in range(len(images))]
+        )
+        for image, target in zip(images, targets):
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, format="PNG")
+            write_bytes_atomic(target, buffer.getvalue())
+        return targets
+
+
+def concatenate(puzzles: list[Puzzle]) -> Puzzle:
+    """Join puzzles from the same compressor into one batch, keeping their sources."""
+    if not puzzles:
+        raise ValueError("nothing to concatenate")
+    first = puzzles[0].meta
+    for puzzle in puzzles[1:]:
+        if (puzzle.meta.compressor_id, puzzle.meta.compressor_version) != (
+            first.compressor_id,
+            first.compressor_version,
+        ):
+            raise ValueError("cannot concatenate puzzles from different compressors")
+    sources: tuple[str, ...] = ()
+    if all(p.meta.sources for p in puzzles):
+        sources = tuple(s for p in puzzles for s in p.meta.sources)
+    codes = np.concatenate([p.as_batch() for p in puzzles])
+    return Puzzle(codes, PuzzleMeta(**{**asdict(first), "sources": sources}))

@@ -1,0 +1,73 @@
+"""Shared fixtures: the test plugins installed for real, and a runner for the `sage` CLI.
+
+The fixture plugins under ``tests/plugins/`` are installed by pip into a private
+``--target`` folder once per test session (real wheels, real entry points), and put on
+``sys.path`` and ``PYTHONPATH`` so both this process and CLI subprocesses discover
+them, while the developer's environment stays clean.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_PLUGINS = ("sage-fixture-plugin", "sage-broken-plugin", "sage-shadowing-plugin")
+#: Names to block when a test wants only healthy plugins.
+BROKEN_PLUGINS = "sage-broken-plugin,sage-shadowing-plugin"
+SAGE = [sys.executable, "-m", "sage_core.cli"]
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder where pip installed the fixture plugins; on sys.path for the session."""
+    site = tmp_path_factory.mktemp("plugin-site")
+    paths = [str(ROOT / "tests" / "plugins" / name) for name in FIXTURE_PLUGINS]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(site), *paths],
+        check=True,
+    )
+    sys.path.insert(0, str(site))
+    import importlib
+
+    importlib.invalidate_caches()
+    yield site
+    sys.path.remove(str(site))
+
+
+@pytest.fixture(scope="session")
+def plugin_env(plugin_site: Path) -> dict[str, str]:
+    """Environment for CLI subprocesses that see the fixture plugins (broken ones too)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_site), env.get("PYTHONPATH", "")]))
+    return env
+
+
+@pytest.fixture(scope="session")
+def healthy_env(plugin_env: dict[str, str]) -> dict[str, str]:
+    """Like ``plugin_env`` with the deliberately broken fixture plugins blocked."""
+    return {**plugin_env, "SAGE_DISABLE_PLUGINS": BROKEN_PLUGINS}
+
+
+def run_sage(
+    *args: str,
+    env: Mapping[str, str],
+    cwd: str | Path | None = None,
+    timeout: float = 300,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``sage ARGS`` in a subprocess; on failure show its output in the assertion."""
+    result = subprocess.run(
+        [*SAGE, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"sage {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result

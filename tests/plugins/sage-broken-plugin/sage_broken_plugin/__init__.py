@@ -1,0 +1,3 @@
+"""Raises on import, as a plugin with a missing dependency would."""
+
+raise ImportError("sage_broken_plugin needs a package that is not installed")

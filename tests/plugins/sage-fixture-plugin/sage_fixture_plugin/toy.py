@@ -1,0 +1,138 @@
+"""A tiny real compressor: smooth fields (1, 30, 30) in [0, 1] -> puzzle -> fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sage_core import (
+    CompressorOutput,
+    DataReport,
+    DataSplits,
+    FiniteScalarQuantizer,
+    InputError,
+    PuzzleCompressor,
+    TensorListDataset,
+)
+from sage_fixture_plugin.toy_config import ToyConfig
+
+
+def smooth_fields(n: int, seed: int) -> Tensor:
+    """``n`` random smooth fields ``(n, 1, 30, 30)`` in [0, 1], the same for the same seed."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 1, 6, 6, generator=generator)
+    return F.interpolate(coarse, size=(30, 30), mode="bilinear", align_corners=True)
+
+
+def read_npy(path: Path) -> Tensor:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a readable .npy file ({exc})") from None
+    if array.shape[-2:] != (30, 30) or array.ndim not in (2, 3):
+        raise InputError(path, f"expected shape (30, 30) or (N, 30, 30), got {array.shape}")
+    x = torch.from_numpy(np.asarray(array, dtype=np.float32)).reshape(-1, 1, 30, 30)
+    if not torch.isfinite(x).all():
+        raise InputError(path, "contains NaN or inf")
+    return x.clamp(0, 1)
+
+
+def load_npy_folder(config: ToyConfig, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
+    """Every ``*.npy`` under ``path``; files sorted, each 5th to validation, next to test."""
+    if path is None:
+        raise InputError("--data", "toy_npy_folder needs --data PATH")
+    splits: dict[str, list[Tensor]] = {"train": [], "validation": [], "test": []}
+    for index, file in enumerate(sorted(Path(path).rglob("*.npy"))):
+        split = ("validation", "test", "train", "train", "train")[index % 5]
+        try:
+            x = read_npy(file)
+        except InputError as exc:
+            report.skip(file, exc.problem, split)
+            continue
+        splits[split].append(x)
+        report.count(split, len(x))
+    if not splits["train"]:
+        raise InputError(path, "no readable .npy files")
+    report.source = f"npy folder {path}"
+    return DataSplits(
+        *(TensorListDataset(torch.cat(splits[s]) if splits[s] else torch.zeros(0, 1, 30, 30))
+          for s in ("train", "validation", "test")),
+        report=report,
+    )
+
+
+class ToyCompressor(PuzzleCompressor):
+    """``(N, 1, 30, 30)`` fields in [0, 1] -> ``(N, 30, 30)`` codes; one cell per pixel."""
+
+    id = "toy_puzzle"
+    modality = "toy"
+    Config = ToyConfig
+    row_meaning = "field row"
+    col_meaning = "field column"
+    primary_metric = "rmse"
+
+    def __init__(self, config: ToyConfig | None = None) -> None:
+        super().__init__(config)
+        c = self.config.channels
+        self.encoder = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, 1, 3, padding=1))
+        self.quantizer = FiniteScalarQuantizer(10)
+        self.decoder = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, 1, 3, padding=1))
+
+    def _latent(self, x: Tensor) -> Tensor:
+        # A fixed skip from the input keeps codes ordered by brightness from step 0.
+        return self.encoder(x).squeeze(1) + 8.0 * (x.squeeze(1) - 0.5)
+
+    def encode_codes(self, x: Tensor) -> Tensor:
+        return self.quantizer.codes_from_latent(self._latent(x))
+
+    def decode_values(self, values: Tensor) -> Tensor:
+        v = values.unsqueeze(1)
+        return torch.clamp(v + self.decoder(v), 0, 1)
+
+    def decode_codes(self, codes: Tensor) -> Tensor:
+        return self.decode_values(self.quantizer.values_from_codes(codes))
+
+    def forward(self, x: Tensor) -> CompressorOutput:
+        values, codes = self.quantizer(self._latent(x))
+        x_hat = self.decode_values(values)
+        loss = F.mse_loss(x_hat, x)
+        return CompressorOutput(loss=loss, codes=codes, reconstruction=x_hat, logs={"mse": loss.detach()})
+
+    def prepare(self, observation: object) -> Tensor:
+        x = torch.as_tensor(np.asarray(observation, dtype=np.float32)).reshape(-1, 1, 30, 30)
+        return x.clamp(0, 1)
+
+    def read_file(self, path: Path) -> Tensor:
+        return read_npy(Path(path))
+
+    def write_output(self, x: Tensor, path: Path) -> list[Path]:
+        path = Path(path).with_suffix(".npy")
+        np.save(path, x.detach().cpu().numpy()[:, 0])
+        return [path]
+
+    @classmethod
+    def build_datasets(cls, config: ToyConfig, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
+        if data_path is not None:
+            return load_npy_folder(config, data_path, cache_dir, report)
+        report.source = "generated smooth fields"
+        sizes = {"train": config.train_samples, "validation": config.eval_samples, "test": config.eval_samples}
+        datasets = {}
+        for seed, (split, n) in enumerate(sizes.items()):
+            datasets[split] = TensorListDataset(smooth_fields(n, seed=1000 + seed))
+            report.count(split, n)
+        return DataSplits(datasets["train"], datasets["validation"], datasets["test"], report)
+
+    def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
+        mse = ((x - x_hat) ** 2).flatten(1).mean(1)
+        return {"rmse": mse.sqrt(), "mse01": mse}
+
+    def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        codes = torch.clamp(torch.floor(x.squeeze(1) * 10), 0, 9).long()
+        return codes, ((codes.float() + 0.5) / 10).unsqueeze(1)
+
+    def cell_intensity(self, x: Tensor) -> Tensor:
+        return x.squeeze(1)
