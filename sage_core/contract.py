@@ -100,7 +100,12 @@ class PuzzleCompressor(nn.Module, ABC):
 
     @abstractmethod
     def write_output(self, x: Tensor, path: Path) -> list[Path]:
-        """Write ``(W, *input_shape)`` as something a person can open (WAV, PNG, text)."""
+        """Write ``(W, *input_shape)`` as something a person can open (WAV, PNG, text).
+
+        ``W`` consecutive windows of one observation become one file where that makes
+        sense (audio, text). When ``path`` has no suffix the plugin adds its own.
+        Returns the files written.
+        """
 
     # --- data --------------------------------------------------------------------------
 

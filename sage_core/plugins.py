@@ -87,11 +87,11 @@ class PluginRegistry:
                 _fail(record, f"register_commands failed: {exc!r}", self.strict, exc)
 
     def _impls(self, hook: str) -> Iterable[tuple[PluginRecord, Any]]:
-        by_name = {record.name: record for record in self.records}
-        for impl in reversed(getattr(self.manager.hook, hook).get_hookimpls()):
-            record = by_name.get(impl.plugin_name)
-            if record is not None and record.status == "ok":
-                yield record, impl
+        """Each healthy plugin's implementation of ``hook``, in plugin-name order."""
+        impls = {impl.plugin_name: impl for impl in getattr(self.manager.hook, hook).get_hookimpls()}
+        for record in self.records:
+            if record.status == "ok" and record.name in impls:
+                yield record, impls[record.name]
 
 
 def _names(value: str) -> set[str]:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import run_sage
+
+__all__ = ["run_sage"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PLUGINS = ("sage-fixture-plugin", "sage-broken-plugin", "sage-shadowing-plugin")
 #: Names to block when a test wants only healthy plugins.
 BROKEN_PLUGINS = "sage-broken-plugin,sage-shadowing-plugin"
-SAGE = [sys.executable, "-m", "sage_core.cli"]
 
 
 @pytest.fixture(scope="session")
@@ -53,21 +55,3 @@ def plugin_env(plugin_site: Path) -> dict[str, str]:
 def healthy_env(plugin_env: dict[str, str]) -> dict[str, str]:
     """Like ``plugin_env`` with the deliberately broken fixture plugins blocked."""
     return {**plugin_env, "SAGE_DISABLE_PLUGINS": BROKEN_PLUGINS}
-
-
-def run_sage(
-    *args: str,
-    env: Mapping[str, str],
-    cwd: str | Path | None = None,
-    timeout: float = 300,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``sage ARGS`` in a subprocess; on failure show its output in the assertion."""
-    result = subprocess.run(
-        [*SAGE, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"sage {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
-    return result

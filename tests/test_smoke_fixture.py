@@ -1,4 +1,4 @@
-from conftest import run_sage
+from cli_runner import run_sage
 
 
 def test_toy_plugin_is_discovered(healthy_env):
