@@ -30,11 +30,12 @@ _LAZY: dict[str, str] = {
     "TensorListDataset": "sage_core.data",
     "cache_dir": "sage_core.data",
     "FiniteScalarQuantizer": "sage_core.quantizers",
-    "EMAVectorQuantizer": "sage_core.quantizers",
     "SageError": "sage_core.errors",
     "InputError": "sage_core.errors",
     "BadDataError": "sage_core.errors",
     "ConfigError": "sage_core.errors",
+    "run_training": "sage_core.training",
+    "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
 }
@@ -66,4 +67,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir
     from sage_core.errors import BadDataError, ConfigError, InputError, SageError
     from sage_core.puzzle import Puzzle, PuzzleMeta
-    from sage_core.quantizers import EMAVectorQuantizer, FiniteScalarQuantizer
+    from sage_core.quantizers import FiniteScalarQuantizer
+    from sage_core.runs import load_compressor
+    from sage_core.training import run_training

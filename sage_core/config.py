@@ -36,6 +36,7 @@ class TrainingConfig(BaseModel):
     bad_data_limit: float = Field(0.01, ge=0, le=1, description="max fraction of unreadable samples")
     log_every_s: float = Field(5.0, gt=0, description="seconds between plain log lines")
     checkpoint_every_s: float = Field(60.0, gt=0, description="seconds between checkpoints")
+    checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint every this many steps")
     eval_max_samples: int | None = Field(None, ge=1, description="cap the evaluation split size")
 
 
@@ -75,8 +76,14 @@ def resolve_config(
     toml_path: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
 ) -> ConfigT:
-    """Build a config: defaults < ``base`` < TOML file < ``key=value`` overrides."""
-    data: dict[str, Any] = json.loads(json.dumps(base or {}))
+    """Build a config: defaults < ``base`` < TOML file < ``key=value`` overrides.
+
+    Values are merged into the class defaults field by field, so ``-o train.lr=1e-3``
+    keeps the other ``train`` defaults a compressor's config chose.
+    """
+    data: dict[str, Any] = _defaults(config_cls)
+    for key, value in _flatten(base or {}).items():
+        _set_dotted(data, key, value)
     if toml_path is not None:
         path = Path(toml_path)
         try:
@@ -99,6 +106,14 @@ def resolve_config(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid {config_cls.__name__}: {problems}") from None
+
+
+def _defaults(config_cls: type[BaseModel]) -> dict[str, Any]:
+    """The class defaults as JSON data (empty when some field has no default)."""
+    try:
+        return config_cls().model_dump(mode="json")
+    except ValidationError:
+        return {}
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -95,4 +95,30 @@ def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> Non
         click.echo(f"wrote {path}")
 
 
-COMMANDS = [encode_command, decode_command]
+@click.command("show")
+@click.argument("puzzles", type=click.Path(path_type=Path))
+@click.option("--index", "-i", type=int, default=None, help="Show only this puzzle of a batch.")
+@click.option("--png", type=click.Path(path_type=Path), default=None, help="Also render to this PNG.")
+def show_command(puzzles: Path, index: int | None, png: Path | None) -> None:
+    """Print a puzzle file as digits, with where each puzzle came from."""
+    from sage_core.puzzle import Puzzle
+
+    puzzle = Puzzle.load(puzzles)
+    if index is not None:
+        if not -len(puzzle) <= index < len(puzzle):
+            raise click.BadParameter(f"{puzzles} holds {len(puzzle)} puzzle(s)", param_hint="--index")
+        puzzle = puzzle[index]
+    meta = puzzle.meta
+    click.echo(f"{len(puzzle)} puzzle(s) from {meta.compressor_id} v{meta.compressor_version} ({meta.modality})")
+    if meta.rows or meta.cols:
+        click.echo(f"rows: {meta.rows}; columns: {meta.cols}")
+    for i in range(len(puzzle)):
+        single = puzzle[i]
+        click.echo(f"\n# {single.meta.sources[0] if single.meta.sources else i}")
+        click.echo(single.to_text())
+    if png is not None:
+        for path in puzzle.save_png(png):
+            click.echo(f"wrote {path}")
+
+
+COMMANDS = [encode_command, decode_command, show_command]

@@ -1,6 +1,6 @@
 """Registration only: imports nothing heavy, so `sage plugins` stays fast."""
 
-from sage_core import CompressorSpec, hookimpl
+from sage_core import CompressorSpec, DataSourceSpec, hookimpl
 
 SAGE_PLUGIN_API = 1
 
@@ -14,5 +14,26 @@ def register_compressors(register):
             factory="sage_audio_puzzle.compressor:AudioPuzzleCompressor",
             config="sage_audio_puzzle.config:AudioPuzzleConfig",
             summary="1 s of 16 kHz audio -> log-mel spectrogram -> 30x30 puzzle, and back.",
+        )
+    )
+    register(
+        CompressorSpec(
+            id="audio_prototype",
+            modality="audio",
+            factory="sage_audio_puzzle.prototype:AudioPrototypeCompressor",
+            config="sage_audio_puzzle.config:AudioPrototypeConfig",
+            summary="Reference only: the research prototype's audio VQ-VAE, for benchmarks.",
+        )
+    )
+
+
+@hookimpl
+def register_data_sources(register):
+    register(
+        DataSourceSpec(
+            name="speech_commands",
+            modality="audio",
+            factory="sage_audio_puzzle.datasets:speech_commands_splits",
+            summary="A local Speech Commands v2 folder (--data PATH), split by speaker.",
         )
     )

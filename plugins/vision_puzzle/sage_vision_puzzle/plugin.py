@@ -13,6 +13,15 @@ def register_compressors(register):
             modality="vision",
             factory="sage_vision_puzzle.compressor:VisionPuzzleCompressor",
             config="sage_vision_puzzle.config:VisionPuzzleConfig",
-            summary="RGB images -> 30x30 puzzle -> images.",
+            summary="RGB images -> 30x30 puzzle (higher code = brighter cell) -> images.",
+        )
+    )
+    register(
+        CompressorSpec(
+            id="vision_prototype",
+            modality="vision_reference",  # its own modality: `sage encode vision` never picks it
+            factory="sage_vision_puzzle.prototype:VisionPrototypeCompressor",
+            config="sage_vision_puzzle.config:VisionPrototypeConfig",
+            summary="Reference only: the research prototype's vision VQ-VAE, re-implemented for benchmarks.",
         )
     )

@@ -1,0 +1,156 @@
+"""Audio: this plugin's model vs the prototype's architecture vs the non-learned baseline.
+
+Both models are trained by the shared trainer (``run_training``) on the same embedded data
+(held-out voices for evaluation), each with its own default recipe (ours: 60 epochs, AdamW
+3e-3, cosine; the prototype's: Adam-like 1e-3 constant, 5 epochs) capped by the same
+wall-clock budget, one after the other in their own processes (so each one's peak memory
+is its own), with the same thread count.
+Quality and code statistics come from the analyzer's ``evaluate_compressor`` on the test
+split; latencies are medians on one thread. The machine is shared: compare ratios from one
+run, not absolute figures across runs.
+
+    python benchmarks/audio.py                           # 10 min per model, 120 voices
+    python benchmarks/audio.py --minutes 1 --voices 16   # a quick look (~5 min in all)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODELS = {
+    "audio_puzzle": "sage_audio_puzzle.compressor:AudioPuzzleCompressor",
+    "prototype": "sage_audio_puzzle.prototype:AudioPrototypeCompressor",
+}
+
+
+def train_one(factory: str, out: Path, minutes: float, voices: int) -> None:
+    """Child process: train one model, then record its own peak RSS next to the run."""
+    from sage_core.specs import import_object
+    from sage_core.training import run_training
+
+    cls = import_object(factory)
+    run_training(cls, overrides=[f"voices={voices}"], out=out, max_minutes=minutes,
+                 evaluate=False, progress="log")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    (out / "peak_rss.json").write_text(json.dumps({"peak_rss_mb": peak_mb}))
+
+
+def median_ms(action, repeats: int) -> float:
+    action()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000.0
+
+
+def speeds(model, x, waveform) -> dict[str, float]:
+    """One thread: model-only encode of one clip, the mel front end alone, batch-64 throughput."""
+    import torch
+
+    from sage_audio_puzzle.frontend import LogMelFrontEnd
+
+    front_end = LogMelFrontEnd()
+    batch = x[torch.arange(64) % len(x)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            encode_ms = median_ms(lambda: model.encode_codes(x[:1]), 200)
+            front_ms = median_ms(lambda: front_end(waveform), 200)
+            batch_ms = median_ms(lambda: model.encode_codes(batch), 10)
+    finally:
+        torch.set_num_threads(threads)
+    return {"encode_ms": encode_ms, "front_end_ms": front_ms, "throughput": 64_000.0 / batch_ms}
+
+
+def evaluate(runs: dict[str, Path], voices: int) -> list[dict]:
+    import torch
+
+    from sage_core import DataReport, cache_dir
+    from sage_core.analysis.evaluate import evaluate_compressor
+    from sage_core.runs import load_compressor
+
+    from sage_audio_puzzle.config import AudioPuzzleConfig
+    from sage_audio_puzzle.datasets import build_audio_datasets
+    from sage_audio_puzzle.embedded_speech import as_float, load_or_synthesize
+
+    test = build_audio_datasets(AudioPuzzleConfig(voices=voices), None, cache_dir(), DataReport()).test
+    waveform = as_float(load_or_synthesize(cache_dir(), voices).audio[:1])
+    rows, baseline = [], None
+    for name, run in runs.items():
+        trained, untrained = load_compressor(run, "best"), load_compressor(run, "untrained")
+        result, _ = evaluate_compressor(trained, untrained, test)
+        summary = json.loads((run / "summary.json").read_text())
+        peak = json.loads((run / "peak_rss.json").read_text())["peak_rss_mb"]
+        rows.append({"model": name, **_quality(result["models"]["trained"]), **speeds(trained, test.samples, waveform),
+                     "train_sps": summary["train_samples_per_s"], "steps": summary["steps"], "peak_rss_mb": peak,
+                     "params": sum(p.numel() for p in trained.parameters())})
+        baseline = baseline or {"model": "baseline codec", **_quality(result["models"]["baseline"])}
+    torch.set_num_threads(torch.get_num_threads())
+    return rows + [baseline]
+
+
+def _quality(stats: dict) -> dict:
+    return {"db_rmse": stats["recon"]["logmel_db_rmse"], "mse01": stats["recon"]["mse01"],
+            "codes_used": stats["codes_used"], "entropy": stats["entropy_bits"],
+            "spearman": stats["code_order_spearman"]}
+
+
+def table(rows: list[dict]) -> str:
+    def cell(row: dict, key: str, fmt: str) -> str:
+        value = row.get(key)
+        return "-" if value is None else format(value, fmt)
+
+    columns = [("model", "model", "s"), ("dB RMSE", "db_rmse", ".2f"), ("mse01", "mse01", ".5f"),
+               ("codes", "codes_used", "d"), ("H bits", "entropy", ".2f"), ("Spearman", "spearman", ".3f"),
+               ("enc ms (1 thr)", "encode_ms", ".3f"), ("mel ms", "front_end_ms", ".3f"),
+               ("enc/s @64", "throughput", ".0f"), ("train samples/s", "train_sps", ".0f"),
+               ("steps", "steps", "d"), ("peak RSS MB", "peak_rss_mb", ".0f"), ("params", "params", "d")]
+    lines = ["| " + " | ".join(c[0] for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row, key, fmt) for _, key, fmt in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="training wall-clock budget per model")
+    parser.add_argument("--voices", type=int, default=120, help="eSpeak voices of the embedded data")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads while training")
+    parser.add_argument("--out", type=Path, help="keep the run directories here")
+    parser.add_argument("--train-one", nargs=2, metavar=("FACTORY", "RUN_DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.train_one:
+        train_one(args.train_one[0], Path(args.train_one[1]), args.minutes, args.voices)
+        return
+    out = args.out or Path(tempfile.mkdtemp(prefix="sage-audio-bench-"))
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    runs = {}
+    for name, factory in MODELS.items():
+        runs[name] = out / name
+        print(f"training {name} for {args.minutes} min ...", flush=True)
+        subprocess.run([sys.executable, __file__, "--minutes", str(args.minutes), "--voices", str(args.voices),
+                        "--train-one", factory, str(runs[name])], env=env, check=True, stdout=subprocess.DEVNULL)
+    rows = evaluate(runs, args.voices)
+    print(f"\nheld-out voices of the embedded data ({args.voices} voices), {args.minutes} min training each, "
+          f"{args.threads} training thread(s); runs in {out}\n")
+    print(table(rows))
+    ours, proto, base = rows
+    print(f"\ndB RMSE ratio vs prototype {ours['db_rmse'] / proto['db_rmse']:.2f}, vs baseline "
+          f"{ours['db_rmse'] / base['db_rmse']:.2f}; training speed {ours['train_sps'] / proto['train_sps']:.1f}x the "
+          f"prototype's; encode {ours['encode_ms'] / ours['front_end_ms']:.2f}x the mel front end")
+    (out / "benchmark.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

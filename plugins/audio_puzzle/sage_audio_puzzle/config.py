@@ -1,0 +1,37 @@
+"""The audio puzzle's configuration (torch-free: ``sage info`` reads it without the model).
+
+Defaults are the recommended setting, measured on the embedded eSpeak data (docs/audio.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sage_core import CompressorConfig, TrainingConfig
+
+
+class AudioDataConfig(CompressorConfig):
+    """What every audio compressor here shares: the embedded data and long-file windows."""
+
+    voices: int = Field(120, ge=4, description="eSpeak voices of the embedded default (35 words each)")
+    window_hop_seconds: float = Field(1.0, gt=0, description="hop between 1 s windows of long files")
+
+
+class AudioPuzzleConfig(AudioDataConfig):
+    """Tiny encoder, stronger decoder, one ordered 10-level scalar per cell (FSQ)."""
+
+    encoder_filters: int = Field(4, ge=1, description="learned band-pooling filters per row (1 = plain averaging)")
+    encoder_hidden: int = Field(16, ge=1, description="hidden units of the encoder's per-cell MLP")
+    decoder_channels: int = Field(16, ge=1, description="channels of the decoder's 30x30 residual convs")
+    decoder_blocks: int = Field(2, ge=0, description="residual blocks in the decoder")
+    decoder_basis: int = Field(8, ge=1, description="learned frequency profiles mixed per cell on the way to 128 bands")
+    continuous_warmup: float = Field(0.05, ge=0, lt=1, description="fraction of training run without quantizing")
+    code_balance: float = Field(0.5, ge=0, description="weight of the loss pulling FSQ level usage towards uniform")
+    loss_floor_db: float = Field(80.0, gt=0, description="the loss ignores errors more than this far below the clip's peak")
+    train: TrainingConfig = TrainingConfig(epochs=60, max_minutes=11.0, batch_size=64, lr=3e-3, warmup_steps=100)
+
+
+class AudioPrototypeConfig(AudioDataConfig):
+    """The research prototype's recipe (PROTOTYPE.md): Adam 1e-3, batch 64, constant rate."""
+    train: TrainingConfig = TrainingConfig(epochs=5, batch_size=64, lr=1e-3, warmup_steps=0, schedule="constant",
+                                           grad_clip=None)

@@ -1,0 +1,107 @@
+"""The audio puzzle network: a tiny encoder to the 30x30 grid and a stronger decoder back.
+
+Every one of the 900 cells is computed from its own mel bands and frames (no upsampling
+of a smaller map). Both directions have a fixed *monotone path*: the encoder's latent is
+the cell's mean log energy plus a learned residual, and the decoder's output is the code
+value spread back over the cell's bands and frames plus a learned residual. So a higher
+code means more energy from the first step, and row 0 is the lowest mel band.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from sage_audio_puzzle.frontend import FRAMES, N_MELS
+from sage_audio_puzzle.grid import GRID, band_pooling, band_spreading, neighbour_bands, time_resampling
+
+#: Fixed affine map from dB to the network's scale: n = (dB - CENTRE) / SPAN.
+DB_CENTRE = -40.0
+DB_SPAN = 40.0
+
+
+def normalize_db(x: Tensor) -> Tensor:
+    return (x - DB_CENTRE) / DB_SPAN
+
+
+def denormalize_db(n: Tensor) -> Tensor:
+    return n * DB_SPAN + DB_CENTRE
+
+
+class TinyEncoder(nn.Module):
+    """``(N, 1, 128, 32)`` dB -> ``(N, 30, 30)`` real latents (one scalar per cell).
+
+    Only batched matrix products (no convolutions), so it is cheap at batch 1 and a clip's
+    latent is bit-identical alone or in any batch: learned band filters (each row sees only
+    its own and its neighbours' mel bands), a learned time map 32 -> 30 frames, then a small
+    per-cell MLP. The cell's plain mean energy is added as a fixed monotone skip, so the
+    latent is ordered by energy from initialisation.
+    """
+
+    def __init__(self, filters: int, hidden: int) -> None:
+        super().__init__()
+        self.register_buffer("mean_pool", band_pooling(), persistent=False)
+        self.register_buffer("mean_time", time_resampling(), persistent=False)
+        self.register_buffer("band_mask", neighbour_bands(), persistent=False)
+        pool = band_pooling().unsqueeze(0).repeat(filters, 1, 1)
+        self.band_filters = nn.Parameter(pool + 0.05 * torch.randn_like(pool) * self.band_mask)
+        self.time_map = nn.Parameter(time_resampling())
+        self.hidden = nn.Parameter(torch.randn(hidden, filters) / filters**0.5)
+        self.hidden_bias = nn.Parameter(torch.zeros(hidden, 1))
+        self.readout = nn.Parameter(torch.zeros(1, hidden))
+        self.skip_gain = nn.Parameter(torch.tensor(3.0))
+        self.skip_bias = nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = normalize_db(x.reshape(-1, N_MELS, FRAMES))
+        mean_energy = self.mean_pool @ n @ self.mean_time  # (N, 30, 30)
+        filters = self.band_filters * self.band_mask
+        pooled = (torch.matmul(filters.unsqueeze(0), n.unsqueeze(1)) @ self.time_map).flatten(2)  # (N, F, 900)
+        residual = self.readout @ torch.relu(self.hidden @ pooled + self.hidden_bias)  # (N, 1, 900)
+        return self.skip_gain * mean_energy + self.skip_bias + residual.view(-1, GRID, GRID)
+
+
+class ResidualBlock(nn.Module):
+    """``(N, C, 30, 30) -> (N, C, 30, 30)``: x + conv(relu(conv(relu(x))))."""
+
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
+            nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1),
+        )
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h + self.body(h)
+
+
+class GridDecoder(nn.Module):
+    """``(N, 30, 30)`` cell values in [0, 1] -> ``(N, 1, 128, 32)`` dB.
+
+    Output = monotone base (the value spread over the cell's bands/frames) + a residual:
+    30x30 residual convs produce ``basis`` coefficients per cell, each with its own learned
+    frequency profile (30 rows -> 128 bands), then a learned time map 30 -> 32. (A 3x3
+    refinement at full 128x32 resolution halved training speed; it is left out.)
+    """
+
+    def __init__(self, channels: int, blocks: int, basis: int) -> None:
+        super().__init__()
+        self.register_buffer("spread", band_spreading(), persistent=False)
+        self.register_buffer("base_time", time_resampling(GRID, FRAMES), persistent=False)
+        self.base_gain = nn.Parameter(torch.tensor(2.0))
+        self.base_bias = nn.Parameter(torch.tensor(-1.0))
+        self.stem = nn.Conv2d(1, channels, 3, padding=1)
+        self.blocks = nn.Sequential(*(ResidualBlock(channels, 1 + i % 3) for i in range(blocks)))
+        self.to_basis = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, basis, 1))
+        profiles = band_spreading().unsqueeze(0).repeat(basis, 1, 1)
+        self.band_profiles = nn.Parameter(profiles + 0.02 * torch.randn_like(profiles))
+        self.time_map = nn.Parameter(time_resampling(GRID, FRAMES))
+
+    def forward(self, values: Tensor) -> Tensor:
+        base = self.spread @ (self.base_gain * values + self.base_bias) @ self.base_time  # (N, 128, 32)
+        coefficients = self.to_basis(self.blocks(self.stem(values.unsqueeze(1))))  # (N, B, 30, 30)
+        detail = (torch.matmul(self.band_profiles.unsqueeze(0), coefficients) @ self.time_map).sum(1)  # (N, 128, 32)
+        return denormalize_db((base + detail).unsqueeze(1))
+
+
+__all__ = ["TinyEncoder", "GridDecoder", "normalize_db", "denormalize_db"]

@@ -1,0 +1,39 @@
+"""The core's contract suite on the audio compressors, plus their registration."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sage_core.plugins import load_plugins
+from sage_core.testing import check_compressor
+
+from sage_audio_puzzle.compressor import AudioPuzzleCompressor
+from sage_audio_puzzle.frontend import log_mel_db
+from sage_audio_puzzle.prototype import AudioPrototypeCompressor
+
+
+def _samples(clips: np.ndarray) -> torch.Tensor:
+    return log_mel_db(torch.from_numpy(clips))
+
+
+def test_audio_puzzle_keeps_the_contract(tiny_config, varied_clips):
+    check_compressor(AudioPuzzleCompressor(tiny_config), samples=_samples(varied_clips))
+
+
+def test_prototype_reference_keeps_the_contract(varied_clips):
+    check_compressor(AudioPrototypeCompressor(), samples=_samples(varied_clips[:4]))
+
+
+def test_plugin_registers_both_compressors_and_the_speech_commands_source():
+    registry = load_plugins()
+    assert registry.compressor("audio_puzzle").load() is AudioPuzzleCompressor
+    assert registry.compressor("audio_prototype").load() is AudioPrototypeCompressor
+    assert registry.data_source("speech_commands").modality == "audio"
+
+
+def test_encode_path_computes_no_gradients(tiny_config, varied_clips):
+    model = AudioPuzzleCompressor(tiny_config)
+    x = _samples(varied_clips).requires_grad_(True)
+    codes = model.encode_codes(x)
+    assert codes.dtype == torch.int64 and not codes.requires_grad

@@ -1,0 +1,92 @@
+"""The Speech Commands v2 loader on a small tree in the real layout, written to disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from sage_core import DataReport, InputError
+
+from sage_audio_puzzle.config import AudioPuzzleConfig
+from sage_audio_puzzle.datasets import build_audio_datasets
+from sage_audio_puzzle.speech_commands import list_clips, split_by_hash
+
+SPEAKERS = ("0a7c2a8d", "1b4c9b89", "2c6b9ad1", "3d1e7c3a", "4e2f8f2b", "5f3a1b0c")
+
+
+def _write_tree(root: Path, with_lists: bool) -> None:
+    rng = np.random.default_rng(0)
+    for word in ("yes", "no"):
+        (root / word).mkdir(parents=True)
+        for speaker in SPEAKERS:
+            length = int(rng.integers(8000, 16000))  # many real clips are shorter than 1 s
+            soundfile.write(root / word / f"{speaker}_nohash_0.wav", (0.1 * rng.standard_normal(length)).astype(np.float32),
+                            16_000, subtype="PCM_16")
+    (root / "_background_noise_").mkdir()
+    soundfile.write(root / "_background_noise_" / "white_noise.wav", np.zeros(40_000, np.float32), 16_000)
+    (root / "no" / "b544d4fd_nohash_0.wav").write_bytes(b"RIFF\x00\x00garbage")
+    if with_lists:
+        (root / "validation_list.txt").write_text(f"yes/{SPEAKERS[0]}_nohash_0.wav\nno/{SPEAKERS[0]}_nohash_0.wav\n")
+        (root / "testing_list.txt").write_text(f"yes/{SPEAKERS[1]}_nohash_0.wav\n")
+
+
+def test_official_lists_decide_the_split_and_bad_files_are_reported(tmp_path):
+    root = tmp_path / "sc"
+    _write_tree(root, with_lists=True)
+    report = DataReport()
+    splits = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", report)
+    assert splits.sizes() == {"train": 9, "validation": 2, "test": 1}
+    assert [(Path(s.path).name, s.split) for s in report.skipped] == [("b544d4fd_nohash_0.wav", "train")]
+    assert "not readable audio" in report.skipped[0].reason
+    assert splits.train[0].shape == (1, 128, 32)
+    assert not any("_background_noise_" in relative for relative, _ in list_clips(root))
+
+
+def test_without_lists_the_speaker_hash_rule_splits_by_speaker(tmp_path):
+    root = tmp_path / "sc"
+    _write_tree(root, with_lists=False)
+    clips = list_clips(root)
+    by_speaker: dict[str, set[str]] = {}
+    for relative, split in clips:
+        by_speaker.setdefault(Path(relative).name.split("_nohash_")[0], set()).add(split)
+        assert split == split_by_hash(relative)
+    assert all(len(splits) == 1 for splits in by_speaker.values()), "a speaker never spans two splits"
+    report = DataReport()
+    splits = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", report)
+    assert sum(splits.sizes().values()) == 12 and len(report.skipped) == 1
+
+
+def test_the_data_set_rule_matches_its_readme_example():
+    # The README's rule in its own terms: sha1 of the speaker id, mod 2**27, scaled to percent.
+    import hashlib
+
+    speaker = "0a7c2a8d"
+    percent = (int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % (2**27)) * (100.0 / (2**27 - 1))
+    expected = "validation" if percent < 10 else "test" if percent < 20 else "train"
+    assert split_by_hash(f"yes/{speaker}_nohash_3.wav") == expected
+
+
+def test_second_load_comes_from_the_cache_with_the_same_report(tmp_path):
+    root = tmp_path / "sc"
+    _write_tree(root, with_lists=True)
+    first, second = DataReport(), DataReport()
+    a = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", first)
+    cached = list((tmp_path / "cache" / "audio_puzzle").glob("speech_commands_*.npz"))
+    assert len(cached) == 1
+    for wav in root.glob("yes/*.wav"):
+        wav.chmod(0)  # unreadable now: a second load must not read audio again
+    try:
+        b = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", second)
+    finally:
+        for wav in root.glob("yes/*.wav"):
+            wav.chmod(0o644)
+    assert (a.train.samples == b.train.samples).all()
+    assert [s.path for s in second.skipped] == [s.path for s in first.skipped]
+
+
+def test_a_folder_without_word_clips_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="Speech Commands"):
+        build_audio_datasets(AudioPuzzleConfig(), tmp_path, tmp_path / "cache", DataReport())

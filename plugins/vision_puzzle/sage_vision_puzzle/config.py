@@ -1,0 +1,41 @@
+"""Configs of the vision compressors (torch-free, so `sage info` stays fast).
+
+Defaults are the recommended setting; docs/vision.md says how they were chosen.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from sage_core import CompressorConfig, TrainingConfig
+
+
+class ImageDataConfig(CompressorConfig):
+    """What every vision compressor shares: the input size and the embedded data."""
+
+    resolution: int = Field(60, ge=30, description="images are resized to resolution x resolution (a multiple of 30)")
+    train_crops: int = Field(6000, ge=1, description="embedded default: crops of the training photos")
+    eval_crops: int = Field(600, ge=1, description="embedded default: crops per held-out split")
+
+    @field_validator("resolution")
+    @classmethod
+    def _multiple_of_grid(cls, value: int) -> int:
+        if value % 30:
+            raise ValueError(f"must be a multiple of 30 (one cell = an integer patch), got {value}")
+        return value
+
+
+class VisionPuzzleConfig(ImageDataConfig):
+    """The vision puzzle compressor: a patch encoder and a residual decoder at 30x30."""
+
+    channels: int = Field(32, ge=4, description="feature channels at the 30x30 cell grid")
+    encoder_blocks: int = Field(1, ge=0, description="residual 3x3 blocks after the patch embedding")
+    decoder_blocks: int = Field(3, ge=1, description="residual 3x3 blocks before the pixel shuffle")
+    train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=32, lr=4e-3, warmup_steps=50)
+
+
+class VisionPrototypeConfig(ImageDataConfig):
+    """The research prototype's vision model, re-implemented from its description for comparison."""
+
+    prototype_size: int = Field(224, ge=32, description="the prototype's input size (it upscaled CIFAR to 224)")
+    train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=16, lr=1e-3, warmup_steps=0, schedule="constant")

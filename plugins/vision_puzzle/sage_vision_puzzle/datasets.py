@@ -1,0 +1,168 @@
+"""Image data sets: CIFAR-10's python folder, ImageFolder trees, and the in-memory dataset both feed.
+
+Images are held as uint8 ``(N, 3, h, w)`` and converted to ``(3, R, R)`` float in [0, 1]
+one at a time, so 50,000 CIFAR images cost 150 MB rather than gigabytes of floats.
+Unreadable files are recorded with ``report.skip(path, reason, split)`` and left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from sage_core import DataReport, DataSplits, InputError
+from sage_vision_puzzle.images import IMAGE_SUFFIXES, array_to_chw, read_image, resize_square
+from sage_vision_puzzle.safe_pickle import load_restricted
+
+SPLITS = ("train", "validation", "test")
+CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+#: Fraction of CIFAR-10's training batches held out for validation (by file name hash).
+CIFAR_VALIDATION_FRACTION = 0.1
+
+
+class ImageArrayDataset(Dataset[Tensor]):
+    """uint8 images ``(N, 3, h, w)`` -> items ``(3, R, R)`` float in [0, 1], resized on access."""
+
+    def __init__(self, images: Tensor, resolution: int, names: list[str] | None = None) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected uint8 (N, 3, h, w) images, got {images.dtype} {tuple(images.shape)}")
+        self.images = images
+        self.resolution = resolution
+        self.names = names
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: int) -> Tensor:
+        return resize_square(self.images[index].float() / 255.0, self.resolution)
+
+
+def _splits(images: dict[str, list[Tensor]], stored_size: int, resolution: int, report: DataReport) -> DataSplits:
+    """Stack each split's ``(3, s, s)`` uint8 images into a dataset that yields ``(3, R, R)``."""
+    datasets = {}
+    for split in SPLITS:
+        empty = torch.zeros(0, 3, stored_size, stored_size, dtype=torch.uint8)
+        stacked = torch.stack(images[split]) if images[split] else empty
+        datasets[split] = ImageArrayDataset(stacked, resolution)
+        report.count(split, len(stacked))
+    return DataSplits(datasets["train"], datasets["validation"], datasets["test"], report)
+
+
+def hash_split(key: str, validation: float, test: float) -> str:
+    """Deterministic split from a key's SHA-1 (a file's content hash, an image's name)."""
+    p = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10_000 / 10_000
+    return "validation" if p < validation else "test" if p < validation + test else "train"
+
+
+# --- CIFAR-10 ("python version": cifar-10-batches-py) ---------------------------------
+
+
+def find_cifar_root(path: Path) -> Path | None:
+    """``path`` itself or its ``cifar-10-batches-py`` child when it holds CIFAR-10 batches."""
+    for candidate in (path, path / "cifar-10-batches-py"):
+        if (candidate / "test_batch").is_file() or any((candidate / b).is_file() for b in CIFAR_TRAIN_BATCHES):
+            return candidate
+    return None
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str]]:
+    """One CIFAR-10 batch file -> (uint8 ``(N, 3, 32, 32)``, file names); ``InputError`` if malformed."""
+    import pickle
+
+    try:
+        batch = load_restricted(path.read_bytes())
+    except OSError as exc:
+        raise InputError(path, f"unreadable ({exc.strerror or exc})") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise InputError(path, f"not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from None
+    if not isinstance(batch, dict):
+        raise InputError(path, f"not a CIFAR-10 python batch (holds a {type(batch).__name__}, not a dict)")
+    batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    data = batch.get("data")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", None)
+        raise InputError(path, f"'data' must be a uint8 N x 3072 array, got {type(data).__name__} {shape}")
+    raw_names = batch.get("filenames") or [f"{path.name}#{i}" for i in range(len(data))]
+    if len(raw_names) != len(data):
+        raise InputError(path, f"{len(raw_names)} file names for {len(data)} images")
+    names = [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in raw_names]
+    return data.reshape(-1, 3, 32, 32), names
+
+
+def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
+    """data_batch_1..5 -> train and validation (by file-name hash); test_batch -> test."""
+    images: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
+    for name in (*CIFAR_TRAIN_BATCHES, "test_batch"):
+        path = root / name
+        if not path.is_file():
+            report.skip(path, "missing batch file", "test" if name == "test_batch" else "train")
+            continue
+        try:
+            data, names = read_cifar_batch(path)
+        except InputError as exc:
+            report.skip(path, exc.problem, "test" if name == "test_batch" else "train")
+            continue
+        tensor = torch.from_numpy(data)
+        for index, image_name in enumerate(names):
+            split = "test" if name == "test_batch" else hash_split(image_name, CIFAR_VALIDATION_FRACTION, 0.0)
+            images[split].append(tensor[index])
+    if not images["train"]:
+        raise InputError(root, "no readable CIFAR-10 training batch (data_batch_1..5)")
+    report.source = f"CIFAR-10 python batches in {root}"
+    return _splits(images, 32, resolution, report)  # kept at 32x32, resized on access
+
+
+# --- ImageFolder (root/<class>/*.png ...) ------------------------------------------------
+
+
+def image_files(root: Path) -> list[Path]:
+    """Image files under ``root``, sorted; hidden files and folders (``.name``) are not data."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            files.append(path)
+    return files
+
+
+def load_image_folder(root: Path, resolution: int, report: DataReport) -> DataSplits:
+    """Every image under ``root`` (ImageFolder layout), split 80/10/10 by the file's content hash.
+
+    Hashing content, not names, keeps duplicate files in one split.
+    """
+    images: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
+    for path in image_files(root):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skip(path, f"unreadable ({exc.strerror or exc})")
+            continue
+        split = hash_split(hashlib.sha1(data).hexdigest(), 0.1, 0.1)
+        try:
+            array = read_image(path, io.BytesIO(data))
+            chw = resize_square(array_to_chw(array, str(path)), resolution)
+        except InputError as exc:
+            report.skip(path, exc.problem, split)
+            continue
+        images[split].append((chw * 255.0 + 0.5).to(torch.uint8))
+    if not images["train"]:
+        raise InputError(root, f"no readable training images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+    report.source = f"image folder {root}"
+    return _splits(images, resolution, resolution, report)
+
+
+def load_image_data(path: Path, resolution: int, report: DataReport) -> DataSplits:
+    """``--data PATH``: a CIFAR-10 python folder or an ImageFolder tree."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(path, "--data must be a folder (cifar-10-batches-py or an ImageFolder tree)")
+    cifar = find_cifar_root(path)
+    return load_cifar10(cifar, resolution, report) if cifar else load_image_folder(path, resolution, report)

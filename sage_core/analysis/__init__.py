@@ -1,0 +1,18 @@
+"""The shared analyzer: code statistics, ``evaluate_run`` and the figures.
+
+``evaluate_run`` needs torch and is imported on first use, so reading an existing
+evaluation (``sage compare``) never pays for torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["evaluate_run"]
+
+
+def evaluate_run(run_dir: Any, split: str = "test", registry: Any = None, progress: Any = None) -> dict[str, Any]:
+    """Evaluate a run; see :func:`sage_core.analysis.evaluate.evaluate_run`."""
+    from sage_core.analysis.evaluate import evaluate_run as run
+
+    return run(run_dir, split=split, registry=registry, progress=progress)

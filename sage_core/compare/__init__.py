@@ -1,0 +1,1 @@
+"""``sage compare``: finished runs side by side, from their files alone (no torch)."""

@@ -1,0 +1,136 @@
+"""Checkpoints that survive SIGKILL at any instant.
+
+A checkpoint is a pair in ``checkpoints/``: ``step-00000123.safetensors`` (the weights,
+no pickle, with metadata naming the compressor) and ``step-00000123.state.pt``
+(optimizer, scheduler, loop position and every RNG, read with
+``torch.load(weights_only=True)``). Each file is written atomically, and only then are
+the text pointers ``last`` / ``best`` moved to the new name, so a pointer always names a
+complete pair. Files no pointer names are pruned.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from sage_core.atomic import save_atomic, write_text_atomic
+from sage_core.errors import SageError
+
+_NAME = re.compile(r"^step-(\d{8})$")
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:08d}"
+
+
+def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None:
+    """``model``'s state dict as safetensors (tensors copied to CPU, sharing undone)."""
+    tensors = {key: value.detach().to("cpu").clone().contiguous() for key, value in model.state_dict().items()}
+    save_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Load safetensors weights into ``model``; mismatched names are a clear error."""
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
+        raise SageError(f"{path}: unreadable weights ({exc})") from None
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    if missing or unexpected:
+        raise SageError(
+            f"{path}: weights do not fit {type(model).__name__} "
+            f"(missing: {', '.join(missing) or '-'}; unexpected: {', '.join(unexpected) or '-'})"
+        )
+
+
+def rng_state(loader_generator: torch.Generator) -> dict[str, Any]:
+    """Every random number generator the loop touches, in a ``weights_only``-safe form."""
+    np_state = np.random.get_state(legacy=False)
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {
+            "bit_generator": np_state["bit_generator"],
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
+        "torch": torch.get_rng_state(),
+        "loader": loader_generator.get_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any], loader_generator: torch.Generator) -> None:
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+    np_state = state["numpy"]
+    np.random.set_state(
+        {
+            "bit_generator": np_state["bit_generator"],
+            "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": np_state["pos"]},
+            "has_gauss": np_state["has_gauss"],
+            "gauss": np_state["gauss"],
+        }
+    )
+    torch.set_rng_state(state["torch"])
+    loader_generator.set_state(state["loader"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class CheckpointStore:
+    """The ``checkpoints/`` folder of one run: save, point, prune, load."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.folder = Path(run_dir) / "checkpoints"
+
+    def pointer(self, which: str) -> str | None:
+        path = self.folder / which
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+
+    def save(
+        self,
+        step: int,
+        model: nn.Module,
+        trainer_state: dict[str, Any],
+        metadata: dict[str, str],
+        is_best: bool,
+    ) -> str:
+        """Write the pair for ``step``, then move ``last`` (and ``best``) to it."""
+        name = checkpoint_name(step)
+        save_weights(model, self.folder / f"{name}.safetensors", metadata)
+        save_atomic(self.folder / f"{name}.state.pt", lambda tmp: torch.save(trainer_state, tmp))
+        if is_best:
+            write_text_atomic(self.folder / "best", name + "\n")
+        write_text_atomic(self.folder / "last", name + "\n")
+        self.prune()
+        return name
+
+    def prune(self) -> None:
+        """Delete checkpoints no pointer names, and temp files a killed writer left."""
+        keep = {self.pointer("last"), self.pointer("best")}
+        for path in self.folder.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+                continue
+            stem = path.name.split(".", 1)[0]
+            if _NAME.match(stem) and stem not in keep:
+                path.unlink(missing_ok=True)
+
+    def load_last(self, model: nn.Module) -> dict[str, Any] | None:
+        """Load the ``last`` weights into ``model``; return the trainer state (None: no checkpoint)."""
+        name = self.pointer("last")
+        if name is None:
+            return None
+        load_weights(model, self.folder / f"{name}.safetensors")
+        return torch.load(self.folder / f"{name}.state.pt", map_location="cpu", weights_only=True)

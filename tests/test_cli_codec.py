@@ -1,0 +1,63 @@
+"""`sage encode`, `sage decode` and `sage show` on a real (tiny) trained run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cli_runner import run_sage
+
+from sage_core import Puzzle
+
+
+@pytest.fixture(scope="module")
+def toy_run(plugin_site, healthy_env, tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    run_sage("train", "toy_puzzle", "--max-steps", "3", "--out", str(runs / "toy_puzzle" / "r1"), env=healthy_env)
+    return runs
+
+
+def write_fields(folder, name: str, count: int) -> str:
+    path = folder / name
+    fields = np.random.default_rng(count).random((count, 30, 30)).astype(np.float32)
+    np.save(path, fields if count > 1 else fields[0])
+    return str(path)
+
+
+def test_encode_decode_round_trip_through_files(toy_run, healthy_env, tmp_path) -> None:
+    one = write_fields(tmp_path, "one.npy", 1)
+    three = write_fields(tmp_path, "three.npy", 3)
+    out = tmp_path / "p.npz"
+    result = run_sage("encode", "toy_puzzle", one, three, "--out", str(out), "--png",
+                      "--runs-root", str(toy_run), env=healthy_env)
+    assert "wrote 4 puzzle(s) from 2 file(s)" in result.stdout
+    puzzle = Puzzle.load(out)
+    assert puzzle.codes.shape == (4, 30, 30)
+    assert puzzle.meta.sources == (f"{one}#0", f"{three}#0", f"{three}#1", f"{three}#2")
+    assert len(list(tmp_path.glob("p-*.png"))) == 4
+
+    decoded_dir = tmp_path / "decoded"
+    run_sage("decode", "toy", str(out), "--out", str(decoded_dir), "--runs-root", str(toy_run), env=healthy_env)
+    assert np.load(decoded_dir / "three.npy").shape == (3, 30, 30)
+    assert np.load(decoded_dir / "one.npy").shape == (1, 30, 30)
+
+    shown = run_sage("show", str(out), "--index", "1", env=healthy_env).stdout
+    assert f"# {three}#0" in shown and len(shown.strip().splitlines()[-1]) == 30
+
+
+def test_a_bad_file_is_named_and_the_rest_still_encoded(toy_run, healthy_env, tmp_path) -> None:
+    good = write_fields(tmp_path, "good.npy", 2)
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"definitely not numpy")
+    out = tmp_path / "p.npz"
+    result = run_sage("encode", str(toy_run / "toy_puzzle" / "r1"), good, str(bad), "--out", str(out),
+                      env=healthy_env, check=False)
+    assert result.returncode == 1
+    assert f"{bad}: not a readable .npy file" in result.stderr
+    assert len(Puzzle.load(out)) == 2
+
+
+def test_no_run_yet_names_the_command_to_run(healthy_env, tmp_path, plugin_site) -> None:
+    field = write_fields(tmp_path, "f.npy", 1)
+    result = run_sage("encode", "toy_puzzle", field, "--out", str(tmp_path / "p.npz"),
+                      "--runs-root", str(tmp_path / "empty"), env=healthy_env, check=False)
+    assert result.returncode == 2 and "sage train toy_puzzle" in result.stderr

@@ -1,0 +1,233 @@
+"""The shared trainer on the toy compressor: run directory, limits, overrides, loading runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_runner import run_sage
+from safetensors import safe_open
+
+from conftest import BROKEN_PLUGINS
+
+# 4 batches per epoch: a whole run takes a fraction of a second.
+TINY = ("train_samples=32", "eval_samples=8", "train.batch_size=8", "train.epochs=2", "train.log_every_s=0.01")
+
+
+@pytest.fixture(scope="module")
+def registry(plugin_site):
+    from sage_core.plugins import load_plugins
+
+    return load_plugins(environ={"SAGE_DISABLE_PLUGINS": BROKEN_PLUGINS})
+
+
+def train(registry, out: Path, *overrides: str, **options):
+    from sage_core.training import run_training
+
+    options = {"evaluate": False, "progress": "off", **options}
+    return run_training("toy_puzzle", overrides=[*TINY, *overrides], out=out, registry=registry, **options)
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_run_directory_holds_everything_to_understand_and_resume_it(registry, tmp_path) -> None:
+    (tmp_path / "extra.toml").write_text("channels = 4\n[train]\nlr = 0.01\nweight_decay = 0.5\n")
+    run_dir = train(registry, tmp_path / "run", "train.lr=0.002", config_path=tmp_path / "extra.toml", seed=3)
+
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["compressor_id"] == "toy_puzzle" and config["modality"] == "toy"
+    assert config["plugin"] == "sage-fixture-plugin" and config["plugin_version"]
+    assert config["factory"] == "sage_fixture_plugin.toy:ToyCompressor"
+    assert config["seed"] == 3 and config["nproc"] == 1 and config["device"] == "cpu"
+    resolved = config["config"]
+    assert resolved["channels"] == 4 and resolved["train"]["weight_decay"] == 0.5  # from the TOML file
+    assert resolved["train"]["lr"] == 0.002  # -o wins over the TOML file
+    assert resolved["train"]["warmup_steps"] == 5  # the toy's own train default survives
+
+    lines = read_lines(run_dir / "metrics.jsonl")
+    train_lines = [line for line in lines if line["split"] == "train"]
+    validation = [line for line in lines if line["split"] == "validation"]
+    assert train_lines and len(validation) == 2  # one per epoch
+    for key in ("step", "epoch", "loss", "mse", "perplexity", "lr", "samples_per_s", "wall_s"):
+        assert key in train_lines[-1], key
+    assert 1 <= train_lines[-1]["perplexity"] <= 10 and validation[-1]["samples"] == 8
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["steps"] == 8 and summary["epochs"] == 2
+    assert summary["data_sizes"] == {"train": 32, "validation": 8, "test": 8}
+    assert summary["parameters"] == sum(p.numel() for p in load(run_dir).parameters())
+    assert {"torch", "sage-core", "sage-fixture-plugin"} <= set(summary["versions"])
+    assert summary["final"]["validation"]["loss"] == validation[-1]["loss"]
+
+    folder = run_dir / "checkpoints"
+    best, last = (folder / "best").read_text().strip(), (folder / "last").read_text().strip()
+    assert last == "step-00000008"
+    kept = {f"{name}.{kind}" for name in {best, last} for kind in ("safetensors", "state.pt")}
+    assert {p.name for p in folder.glob("step-*")} == kept  # older checkpoints pruned
+    with safe_open(str(folder / f"{last}.safetensors"), "pt") as weights:
+        meta = weights.metadata()
+    assert meta["compressor_id"] == "toy_puzzle" and meta["plugin"] == "sage-fixture-plugin"
+    assert json.loads(meta["config"])["channels"] == 4
+    state = torch.load(folder / f"{last}.state.pt", weights_only=True)
+    assert {"optimizer", "scheduler", "rng", "step", "epoch", "batch_in_epoch"} <= set(state)
+    assert {"python", "numpy", "torch", "loader"} <= set(state["rng"])
+    assert json.loads((run_dir / "data_report.json").read_text())["counts"]["train"] == 32
+
+
+def load(run_dir: Path, which: str = "best", registry=None):
+    from sage_core.runs import load_compressor
+
+    return load_compressor(run_dir, which, registry=registry)
+
+
+def test_max_steps_and_max_minutes_stop_cleanly_with_a_checkpoint(registry, tmp_path) -> None:
+    by_steps = train(registry, tmp_path / "steps", max_steps=3)
+    summary = json.loads((by_steps / "summary.json").read_text())
+    assert (summary["status"], summary["stop_reason"], summary["steps"]) == ("stopped", "max_steps", 3)
+    assert (by_steps / "checkpoints" / "last").read_text().strip() == "step-00000003"
+    assert read_lines(by_steps / "metrics.jsonl")[-1]["split"] == "validation"
+
+    by_time = train(registry, tmp_path / "time", "train.epochs=1000", max_minutes=0.005)
+    summary = json.loads((by_time / "summary.json").read_text())
+    assert (summary["status"], summary["stop_reason"]) == ("stopped", "max_minutes")
+    assert 0.3 <= summary["wall_s"] < 30
+    assert (by_time / "checkpoints" / "last").read_text().strip() == f"step-{summary['steps']:08d}"
+
+
+def test_untrained_model_is_the_seeds_and_trained_weights_load(registry, tmp_path) -> None:
+    from sage_fixture_plugin.toy import ToyCompressor
+
+    run_dir = train(registry, tmp_path / "run", seed=5)
+    untrained, trained = load(run_dir, "untrained", registry), load(run_dir, "last")  # last: via "factory"
+    config = ToyCompressor.Config.model_validate(json.loads((run_dir / "config.json").read_text())["config"])
+    torch.manual_seed(5)
+    fresh = ToyCompressor(config)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(untrained.state_dict()[key], value)
+    assert not trained.training
+    assert any(not torch.equal(trained.state_dict()[k], v) for k, v in fresh.state_dict().items())
+
+
+def test_an_unregistered_class_trains_with_the_same_trainer(registry, tmp_path) -> None:
+    from sage_core.training import run_training
+    from sage_fixture_plugin.toy import ToyCompressor
+
+    run_dir = run_training(ToyCompressor, overrides=TINY, out=tmp_path / "cls", max_steps=2, evaluate=False,
+                           progress="off")
+    assert json.loads((run_dir / "config.json").read_text())["factory"] == "sage_fixture_plugin.toy:ToyCompressor"
+    assert isinstance(load(run_dir), ToyCompressor)
+
+
+def test_finding_runs_by_id_or_modality(registry, tmp_path) -> None:
+    from sage_core.errors import SageError
+    from sage_core.runs import find_runs, latest_run, resolve_run_or_id
+
+    root = tmp_path / "runs"
+    first = train(registry, root / "toy_puzzle" / "a", max_steps=1)
+    second = train(registry, root / "toy_puzzle" / "b", max_steps=1)
+    (second / "summary.json").unlink()  # as if still training
+    runs = find_runs(root)
+    assert [(r.path, r.finished, r.modality) for r in runs] == [(first, True, "toy"), (second, False, "toy")]
+    assert latest_run("toy", root) == first == resolve_run_or_id("toy_puzzle", registry, root=root)
+    assert resolve_run_or_id(str(second), registry, root=root) == second
+    with pytest.raises(SageError, match="sage train toy_puzzle"):
+        resolve_run_or_id("toy", registry, root=tmp_path / "empty")
+    with pytest.raises(SageError, match="neither a run directory"):
+        resolve_run_or_id("nothing_like_this", registry, root=root)
+
+
+def test_a_busy_or_used_run_directory_is_refused(registry, tmp_path, healthy_env) -> None:
+    from sage_core.errors import RunDirectoryBusyError, SageError
+    from sage_core.training.rundir import RunLock
+
+    run_dir = train(registry, tmp_path / "run", max_steps=1)
+    with pytest.raises(SageError, match="already holds a run"):
+        train(registry, run_dir, max_steps=1)
+    with RunLock(run_dir):
+        with pytest.raises(RunDirectoryBusyError, match="in use by another `sage train`"):
+            train(registry, None, resume=run_dir)
+        result = run_sage("train", "--resume", str(run_dir), env=healthy_env, check=False)
+        assert result.returncode == 2 and "in use by another `sage train` (pid" in result.stderr
+    train(registry, None, resume=run_dir, max_steps=2)  # free again
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 2
+
+
+def write_fields(folder: Path, good: int, nan: int, corrupt: int) -> list[Path]:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    bad = []
+    for i in range(good):
+        np.save(folder / f"good{i:02d}.npy", rng.random((30, 30), dtype=np.float32))
+    for i in range(nan):
+        field = rng.random((30, 30), dtype=np.float32)
+        field[3, 4] = np.nan
+        np.save(folder / f"nan{i}.npy", field)
+        bad.append(folder / f"nan{i}.npy")
+    for i in range(corrupt):
+        (folder / f"corrupt{i}.npy").write_bytes(b"not a numpy file")
+        bad.append(folder / f"corrupt{i}.npy")
+    return bad
+
+
+@pytest.mark.slow
+def test_bad_samples_are_reported_and_too_many_stop_training(healthy_env, tmp_path) -> None:
+    data = tmp_path / "data"
+    bad = write_fields(data, good=40, nan=1, corrupt=1)
+    run_dir = tmp_path / "ok"
+    run_sage("train", "toy_puzzle", "--data", str(data), "--out", str(run_dir), "--max-steps", "2",
+             "--no-evaluate", "-o", "train.bad_data_limit=0.1", "-o", "train.batch_size=8", env=healthy_env)
+    report = json.loads((run_dir / "data_report.json").read_text())
+    assert sorted(s["path"] for s in report["skipped"]) == sorted(map(str, bad))
+    reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert "NaN" in reasons["nan0.npy"] and "not a readable .npy" in reasons["corrupt0.npy"]
+    assert json.loads((run_dir / "config.json").read_text())["data_path"] == str(data.resolve())
+
+    failed = tmp_path / "failed"
+    result = run_sage("train", "toy_puzzle", "--source", "toy_npy_folder", "--data", str(data), "--out",
+                      str(failed), "-o", "train.batch_size=8", env=healthy_env, check=False)
+    assert result.returncode == 2
+    assert "above the limit 1.0% (train.bad_data_limit)" in result.stderr and "corrupt0.npy" in result.stderr
+    assert json.loads((failed / "summary.json").read_text())["status"] == "failed"
+    assert json.loads((failed / "config.json").read_text())["source"] == "toy_npy_folder"
+
+
+@pytest.mark.slow
+def test_without_a_terminal_progress_is_plain_lines_then_evaluation(healthy_env, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_sage("train", "toy_puzzle", "--out", str(run_dir), *[a for o in TINY for a in ("-o", o)],
+                      env=healthy_env)
+    assert "\x1b[" not in result.stdout  # no terminal control codes in a log file
+    lines = [line for line in result.stdout.splitlines() if line.startswith("step ")]
+    assert len(lines) >= 2
+    assert re.fullmatch(r"step \d+/8  epoch [\d.]+  loss \S+  ppl [\d.]+  \d+ samples/s  lr \S+  eta \d+:\d\d:\d\d",
+                        lines[-1]), lines[-1]
+    assert f"finished after 8 steps" in result.stdout
+    assert (run_dir / "evaluation.json").is_file()  # written by the analyzer at the end
+
+
+def test_a_nan_the_loader_let_through_stops_training(registry, tmp_path) -> None:
+    from sage_core.errors import BadDataError
+    from sage_core.training import run_training
+    from sage_fixture_plugin.toy import ToyCompressor
+
+    class LeakyToy(ToyCompressor):
+        """A loader bug: one NaN sample slips into the training split unreported."""
+
+        @classmethod
+        def build_datasets(cls, config, data_path, cache_dir, report):
+            splits = super().build_datasets(config, data_path, cache_dir, report)
+            splits.train.samples[5, 0, 3, 4] = float("nan")
+            return splits
+
+    LeakyToy.__qualname__ = "LeakyToy"
+    globals()["LeakyToy"] = LeakyToy  # the trainer imports the class by "module:name"
+    with pytest.raises(BadDataError, match=r"a training batch \(epoch 0, batch \d\) holds NaN or inf"):
+        run_training(LeakyToy, overrides=TINY, out=tmp_path / "run", evaluate=False, progress="off")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and "NaN" in summary["error"]
