@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "DataSplits": "sage_core.data",
     "TensorListDataset": "sage_core.data",
     "cache_dir": "sage_core.data",
+    "split_of": "sage_core.data",
     "FiniteScalarQuantizer": "sage_core.quantizers",
     "SageError": "sage_core.errors",
     "InputError": "sage_core.errors",
@@ -64,7 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.atomic import save_atomic, write_bytes_atomic
     from sage_core.config import CompressorConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
-    from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir
+    from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir, split_of
     from sage_core.errors import BadDataError, ConfigError, InputError, SageError
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer

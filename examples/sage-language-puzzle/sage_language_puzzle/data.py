@@ -9,13 +9,12 @@ at random lengths, so the model learns where text ends.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, InputError, TensorListDataset
+from sage_core import DataReport, DataSplits, InputError, TensorListDataset, split_of
 from sage_language_puzzle.config import LanguagePuzzleConfig
 from sage_language_puzzle.corpus import cached_corpus
 from sage_language_puzzle.text import END, read_text_bytes, windows_from_bytes
@@ -25,8 +24,7 @@ SPLITS = ("train", "validation", "test")
 
 def split_of_source(key: str) -> str:
     """Stable split of a source name: 10% validation, 10% test, the rest train."""
-    p = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10_000 / 10_000
-    return "validation" if p < 0.1 else "test" if p < 0.2 else "train"
+    return split_of(key, (0.1, 0.1))
 
 
 def _cut_short(windows: Tensor, fraction: float, seed: int = 0) -> Tensor:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
-from sage_core import DataReport, DataSplits, TensorListDataset
+from sage_core import DataReport, DataSplits, TensorListDataset, split_of
 
 from sage_audio_puzzle.config import AudioPuzzleConfig
 from sage_audio_puzzle.embedded_speech import as_float, load_or_synthesize
@@ -17,8 +16,7 @@ from sage_audio_puzzle.speech_commands import SPLITS, load_speech_commands
 
 def voice_split(voice: str) -> str:
     """A stable 10% validation / 10% test / 80% train assignment of a voice name."""
-    p = int(hashlib.sha1(voice.encode()).hexdigest(), 16) % 10_000 / 10_000
-    return "validation" if p < 0.1 else "test" if p < 0.2 else "train"
+    return split_of(voice, (0.1, 0.1))
 
 
 def embedded_speech_splits(config: AudioPuzzleConfig, cache_dir: Path, report: DataReport) -> DataSplits:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sage_core import DataReport, DataSplits, InputError
+from sage_core import DataReport, DataSplits, InputError, split_of
 from sage_vision_puzzle.images import IMAGE_SUFFIXES, array_to_chw, read_image, resize_square
 from sage_vision_puzzle.safe_pickle import load_restricted
 
@@ -56,8 +56,7 @@ def _splits(images: dict[str, list[Tensor]], stored_size: int, resolution: int, 
 
 def hash_split(key: str, validation: float, test: float) -> str:
     """Deterministic split from a key's SHA-1 (a file's content hash, an image's name)."""
-    p = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10_000 / 10_000
-    return "validation" if p < validation else "test" if p < validation + test else "train"
+    return split_of(key, (validation, test))
 
 
 # --- CIFAR-10 ("python version": cifar-10-batches-py) ---------------------------------
