@@ -25,6 +25,9 @@ class TrainingConfig(BaseModel):
     epochs: int = Field(10, ge=1, description="passes over the training split")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
     max_minutes: float | None = Field(None, gt=0, description="stop cleanly after this wall time")
+    anneal_by_time: bool = Field(
+        True, description="with max_minutes: the schedule also advances with time, so it ends decayed when time runs out"
+    )
     batch_size: int = Field(64, ge=1)
     eval_batch_size: int = Field(256, ge=1)
     lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")

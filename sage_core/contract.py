@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -55,6 +55,9 @@ class PuzzleCompressor(nn.Module, ABC):
     #: What rows and columns of the puzzle mean, for people and for metadata.
     row_meaning: ClassVar[str] = ""
     col_meaning: ClassVar[str] = ""
+    #: Where figures draw row 0 of ``to_image`` and of the puzzle beside it: "upper" (images)
+    #: or "lower" (spectrograms, whose lowest band is row 0); both are drawn the same way.
+    figure_origin: ClassVar[Literal["upper", "lower"]] = "upper"
     #: Whether higher codes decode to higher intensity (checked by the analyzer).
     ordered_codes: ClassVar[bool] = True
     #: The modality's headline metric in ``reconstruction_metrics`` and its direction.
@@ -142,7 +145,10 @@ class PuzzleCompressor(nn.Module, ABC):
         """
 
     def to_image(self, x: Tensor) -> np.ndarray:
-        """One model input -> an image for figures: ``(H, W)`` or ``(H, W, 3)`` in [0, 1]."""
+        """One model input -> an image for figures: ``(H, W)`` or ``(H, W, 3)`` in [0, 1].
+
+        Array order, like the puzzle: row 0 is drawn where ``figure_origin`` says.
+        """
         array = x.detach().float().cpu().numpy()
         array = array.reshape(-1, array.shape[-1]) if array.ndim != 2 else array
         lo, hi = float(array.min()), float(array.max())

@@ -75,7 +75,7 @@ def test_a_run_directory_holds_everything_to_understand_and_resume_it(registry, 
     assert meta["compressor_id"] == "toy_puzzle" and meta["plugin"] == "sage-fixture-plugin"
     assert json.loads(meta["config"])["channels"] == 4
     state = torch.load(folder / f"{last}.state.pt", weights_only=True)
-    assert {"optimizer", "scheduler", "rng", "step", "epoch", "batch_in_epoch"} <= set(state)
+    assert {"optimizer", "rng", "wall_s", "step", "epoch", "batch_in_epoch"} <= set(state)
     assert {"python", "numpy", "torch", "loader"} <= set(state["rng"])
     assert json.loads((run_dir / "data_report.json").read_text())["counts"]["train"] == 32
 
@@ -98,6 +98,20 @@ def test_max_steps_and_max_minutes_stop_cleanly_with_a_checkpoint(registry, tmp_
     assert (summary["status"], summary["stop_reason"]) == ("stopped", "max_minutes")
     assert 0.3 <= summary["wall_s"] < 30
     assert (by_time / "checkpoints" / "last").read_text().strip() == f"step-{summary['steps']:08d}"
+
+
+def test_a_time_capped_run_ends_with_the_rate_decayed(registry, tmp_path) -> None:
+    """On a machine slower than planned, the cosine follows the clock instead of being cut off."""
+    capped = ("train.epochs=1000", "train.lr=0.01", "train.warmup_steps=2")
+    last_lr = {}
+    for anneal in (True, False):
+        run_dir = train(registry, tmp_path / f"anneal-{anneal}", *capped, f"train.anneal_by_time={str(anneal).lower()}",
+                        max_minutes=0.02)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["stop_reason"] == "max_minutes" and summary["steps"] < summary["total_steps"] / 2
+        last_lr[anneal] = [line for line in read_lines(run_dir / "metrics.jsonl") if line["split"] == "train"][-1]["lr"]
+    assert last_lr[True] < 0.15 * 0.01  # near the end of the cosine when time ran out
+    assert last_lr[False] > 0.8 * 0.01  # by steps alone it had barely started to decay
 
 
 def test_untrained_model_is_the_seeds_and_trained_weights_load(registry, tmp_path) -> None:

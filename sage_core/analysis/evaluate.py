@@ -261,6 +261,7 @@ def _write_figures(run_dir: Path, result: dict[str, Any], compressor: PuzzleComp
               compressor.to_image(reconstruction))
              for index, x, codes, reconstruction in chosen],
             folder / "examples.png",
+            origin=compressor.figure_origin,
         ),
         figures.code_intensity({label: models["trained"]["intensity_by_code"]}, folder / "code_intensity.png"),
         figures.spatial_structure({label: models}, folder / "spatial_structure.png"),

@@ -89,11 +89,13 @@ def code_histograms(runs: Mapping[str, Mapping[str, Sequence[int]]], path: Path)
     return _save(figure, path)
 
 
-def examples(columns: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path) -> Path:
+def examples(columns: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path,
+             origin: str = "upper") -> Path:
     """A row of examples: per column one sample's input, puzzle (fixed palette), reconstruction.
 
     ``columns`` holds ``(title, input image, puzzle RGB uint8, reconstruction image)``;
-    images are ``(H, W)`` or ``(H, W, 3)`` in [0, 1].
+    images are ``(H, W)`` or ``(H, W, 3)`` in [0, 1], in array order. ``origin`` ("upper" or
+    "lower") is where row 0 goes, the same for all three, so puzzle rows line up with the input.
     """
     figure, axes = plt.subplots(3, len(columns), figsize=(2.5 * len(columns) + 0.6, 7.2), squeeze=False)
     for column, (title, image, puzzle, reconstruction) in enumerate(columns):
@@ -102,9 +104,8 @@ def examples(columns: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], 
             axis = axes[row][column]
             picture = np.asarray(picture)
             grey = picture.ndim == 2
-            # Array order (row 0 at the top) for all three, as `Puzzle.save_png` draws puzzles.
             axis.imshow(picture, cmap="magma" if grey else None, vmin=0 if grey else None,
-                        vmax=1 if grey else None, aspect="auto", interpolation="nearest")
+                        vmax=1 if grey else None, aspect="auto", interpolation="nearest", origin=origin)
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:

@@ -2,7 +2,7 @@
 
 A checkpoint is a pair in ``checkpoints/``: ``step-00000123.safetensors`` (the weights,
 no pickle, with metadata naming the compressor) and ``step-00000123.state.pt``
-(optimizer, scheduler, loop position and every RNG, read with
+(optimizer, loop position and every RNG, read with
 ``torch.load(weights_only=True)``). Each file is written atomically, and only then are
 the text pointers ``last`` / ``best`` moved to the new name, so a pointer always names a
 complete pair. Files no pointer names are pruned.

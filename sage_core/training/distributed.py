@@ -92,13 +92,13 @@ def sum_across_ranks(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def any_rank(ctx: DistContext, flag: bool) -> bool:
-    """True on every rank when ``flag`` is true on any: a decision all ranks share."""
+def max_over_ranks(ctx: DistContext, value: float) -> float:
+    """The largest ``value`` of all ranks, on every rank: a figure all ranks act on alike."""
     if not ctx.distributed:
-        return flag
-    tensor = torch.tensor([float(flag)], device=ctx.device)
+        return value
+    tensor = torch.tensor([float(value)], dtype=torch.float64, device=ctx.device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-    return bool(tensor.item())
+    return float(tensor.item())
 
 
 def average_gradients(ctx: DistContext, model: nn.Module) -> None:

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +128,8 @@ class Trainer:
         if self.batches_per_epoch == 0:
             raise BadDataError("the training split is empty: nothing to train on")
         self.total_steps = min(tc.epochs * self.batches_per_epoch, tc.max_steps or math.inf)
-        warmup = min(tc.warmup_steps, self.total_steps // 2)
-        schedule = partial(lr_factor, warmup=warmup, total=self.total_steps, schedule=tc.schedule)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        self.warmup_steps = min(tc.warmup_steps, self.total_steps // 2)
+        self.time_fraction = 0.0  # of train.max_minutes used, the same on every rank
         self.loader_generator = torch.Generator().manual_seed(job.seed)
         self.store = CheckpointStore(self.run_dir)
         self.step = self.epoch = self.batch_in_epoch = self.samples_seen = 0
@@ -191,14 +189,16 @@ class Trainer:
     def _train_step(self, batch: Tensor) -> CompressorOutput:
         """One optimizer step on this rank's ``batch``, gradients averaged over ranks."""
         model, ctx = self.model, self.ctx
-        model.set_progress(self.step, self.total_steps)
+        position = self._schedule_position()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.tc.lr * lr_factor(position, self.warmup_steps, self.total_steps, self.tc.schedule)
+        model.set_progress(int(position), self.total_steps)
         out = model(batch)
         out.loss.backward()
         ddp.average_gradients(ctx, model)
         if self.tc.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
         self.optimizer.step()
-        self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         ddp.broadcast_buffers(ctx, model)
         self.step += 1
@@ -207,12 +207,24 @@ class Trainer:
         self.progress.advance(self.step)
         return out
 
+    def _schedule_position(self) -> float:
+        """Where the learning-rate schedule (and ``set_progress``) stands: the step, or further.
+
+        With ``train.max_minutes`` and ``train.anneal_by_time``, after warm-up the schedule
+        runs at the pace of whichever budget is spent faster, steps or minutes, so a run the
+        time cap stops still ends with a fully decayed rate. Without a time cap the position
+        is the step alone and a resumed run repeats an uninterrupted one bit for bit.
+        """
+        if self.tc.max_minutes is None or not self.tc.anneal_by_time or self.step < self.warmup_steps:
+            return float(self.step)
+        return max(float(self.step), self.time_fraction * self.total_steps)
+
     def _stop_reason(self) -> str | None:
         if self.tc.max_steps is not None and self.step >= self.total_steps:
             return "max_steps"
         if self.tc.max_minutes is not None:
-            out_of_time = self._wall_s() >= self.tc.max_minutes * 60
-            if ddp.any_rank(self.ctx, out_of_time):
+            self.time_fraction = ddp.max_over_ranks(self.ctx, self._wall_s() / (self.tc.max_minutes * 60))
+            if self.time_fraction >= 1.0:
                 return "max_minutes"
         return None
 
@@ -331,7 +343,7 @@ class Trainer:
             "loss": loss,
             **{key: float(value) / window.steps for key, value in window.logs.items()},
             "perplexity": code_perplexity(window.codes),
-            "lr": self.scheduler.get_last_lr()[0],
+            "lr": self.optimizer.param_groups[0]["lr"],
             "samples_per_s": window.samples / max(window.age, 1e-9),
             "wall_s": round(self._wall_s(), 3),
         }
@@ -359,7 +371,6 @@ class Trainer:
             "last_val_step": self.last_val_step,
             "wall_s": self._wall_s(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
             "rng": rng_state(self.loader_generator),
         }
         self.store.save(self.step, self.model, state, self.job.metadata, is_best)
@@ -372,7 +383,6 @@ class Trainer:
         if state is None:
             return False
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         restore_rng_state(state["rng"], self.loader_generator)
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self.samples_seen, self.prior_wall_s = state["samples_seen"], state["wall_s"]
