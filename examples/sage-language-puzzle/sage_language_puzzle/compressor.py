@@ -28,7 +28,9 @@ from sage_language_puzzle.config import LanguagePuzzleConfig
 from sage_language_puzzle.data import stdlib_splits, text_folder_splits
 from sage_language_puzzle.metrics import baseline_codec, text_metrics
 from sage_language_puzzle.model import ByteDecoder, ByteEncoder
-from sage_language_puzzle.text import END, bytes_from_windows, read_text_bytes, windows_from_bytes
+from sage_language_puzzle.text import END, VOCAB, bytes_from_windows, read_text_bytes, windows_from_bytes
+
+LEVELS = 10
 
 
 def symbols_from_logits(logits: Tensor) -> Tensor:
@@ -62,8 +64,29 @@ class LanguagePuzzleCompressor(PuzzleCompressor):
         c = self.config
         self.window_bytes = c.window_bytes
         self.encoder = ByteEncoder(c.width, c.encoder_layers, c.kernel_size, c.group_bytes, c.group_cells)
-        self.quantizer = FiniteScalarQuantizer(10)
-        self.decoder = ByteDecoder(c.width, c.decoder_layers, c.kernel_size, c.group_bytes, c.group_cells)
+        self.quantizer = FiniteScalarQuantizer(LEVELS)
+        self.decoder = ByteDecoder(
+            c.width, c.decoder_layers, c.kernel_size, c.group_bytes, c.group_cells, LEVELS if c.level_features else 0
+        )
+
+    def initialize(self, batch: Tensor) -> None:
+        """Start the first batch's symbols, most frequent first, in distinct cell combinations.
+
+        Random initial latents pile up in the middle cells (sigmoid of small values), so
+        symbols start out sharing codes and rare ones rarely win a cell of their own. The
+        placement is random; only the starting point is chosen, training moves everything.
+        """
+        c = self.config
+        if not c.spread_init or c.group_bytes != 1:
+            return
+        counts = torch.bincount(batch.flatten().long().cpu(), minlength=VOCAB)
+        seen = counts.nonzero().flatten()
+        slots = LEVELS**c.group_cells
+        symbols = seen[counts[seen].argsort(descending=True, stable=True)][:slots]
+        cells = torch.randperm(slots)[: len(symbols)]
+        digits = cells.unsqueeze(1) // LEVELS ** torch.arange(c.group_cells - 1, -1, -1) % LEVELS
+        latents = torch.logit((digits.float() + 0.5) / LEVELS)
+        self.encoder.place(symbols.to(batch.device), latents.to(batch.device))
 
     # --- the model ------------------------------------------------------------------
 
@@ -76,15 +99,24 @@ class LanguagePuzzleCompressor(PuzzleCompressor):
         return symbols_from_logits(self.decoder(values))
 
     def forward(self, x: Tensor) -> CompressorOutput:
-        values, codes = self.quantizer(self.encoder(x))
+        latent = self.encoder(x)
+        values, codes = self.quantizer(latent)
         logits = self.decoder(values)
-        loss = F.cross_entropy(logits.flatten(0, 1), x.long().flatten())
+        cross_entropy = F.cross_entropy(logits.flatten(0, 1), x.long().flatten())
+        # squared distance, in cells, from each squashed latent to its cell centre: a symbol
+        # stays in the cell it holds unless decoding it elsewhere is clearly better
+        offset = (self.quantizer.squash(latent) - self.quantizer.values_from_codes(codes)) * LEVELS
+        commitment = offset.pow(2).mean()
         symbols = symbols_from_logits(logits.detach())
         return CompressorOutput(
-            loss=loss,
+            loss=cross_entropy + self.config.commitment * commitment,
             codes=codes.reshape(len(x), GRID_SIZE, GRID_SIZE),
             reconstruction=symbols,
-            logs={"cross_entropy": loss.detach(), "symbol_accuracy": (symbols == x).float().mean()},
+            logs={
+                "cross_entropy": cross_entropy.detach(),
+                "commitment": commitment.detach(),
+                "symbol_accuracy": (symbols == x).float().mean(),
+            },
         )
 
     # --- observations -----------------------------------------------------------------

@@ -15,14 +15,17 @@ class LanguagePuzzleConfig(CompressorConfig):
     group_bytes: int = Field(1, ge=1, description="bytes encoded together into one group of cells")
     group_cells: int = Field(2, ge=1, description="cells per group; the window is 900 * group_bytes / group_cells bytes")
     width: int = Field(48, ge=8, description="channels of the byte embedding and the conv blocks")
-    encoder_layers: int = Field(1, ge=0, description="residual conv blocks before the quantizer")
+    encoder_layers: int = Field(0, ge=0, description="residual conv blocks before the quantizer")
     decoder_layers: int = Field(3, ge=1, description="residual conv blocks after the quantizer")
     kernel_size: int = Field(3, ge=1, description="odd conv kernel width, in bytes")
+    spread_init: bool = Field(True, description="start the first batch's symbols in distinct cells (then learned)")
+    level_features: bool = Field(True, description="the decoder reads each cell as a soft one-hot of its 10 levels")
+    commitment: float = Field(3.0, ge=0, description="weight of the pull of each latent to its cell centre")
     short_window_fraction: float = Field(
         0.2, ge=0, le=1, description="extra training windows cut short at random, to teach the end symbol"
     )
     train: TrainingConfig = TrainingConfig(
-        epochs=100, max_steps=600, batch_size=32, eval_batch_size=128, lr=2e-3, warmup_steps=50
+        epochs=100, max_steps=300, batch_size=32, eval_batch_size=128, lr=2e-3, warmup_steps=50
     )
 
     @model_validator(mode="after")

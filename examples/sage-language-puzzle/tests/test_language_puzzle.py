@@ -97,3 +97,29 @@ def test_a_stray_end_prediction_does_not_cut_the_text() -> None:
     logits[0, 2, END] = 5.0  # the space is misread as the end symbol; "t" is the runner-up
     logits[0, 2, ord("t")] = 2.0
     assert bytes_from_windows(symbols_from_logits(logits)) == b"hitthere"
+
+
+def test_initialize_starts_each_frequent_symbol_in_its_own_cell() -> None:
+    torch.manual_seed(0)
+    model = LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY))
+    batch = model.prepare("The quick brown fox jumps over the lazy dog; 0123456789 (x) [y] <z> *w* #v" * 4)
+    seen = sorted(set(batch.flatten().tolist()))
+    symbols = torch.tensor([seen])
+
+    def cells() -> list[tuple[int, int]]:
+        codes = model.quantizer.codes_from_latent(model.encoder(symbols))[0]
+        return [tuple(pair) for pair in codes.tolist()]
+
+    assert len(set(cells())) < len(seen)  # random weights: symbols share cells
+    model.initialize(batch)
+    assert len(set(cells())) == len(seen)  # every symbol of the batch starts in a cell of its own
+    model.eval()
+    assert torch.equal(model.encode_codes(batch), model.encode_codes(batch.repeat(3, 1))[:1])
+
+
+def test_commitment_is_a_training_loss_only(tiny: LanguagePuzzleCompressor) -> None:
+    x = tiny.prepare("commitment pulls each latent to its cell centre")
+    out = tiny(x)
+    expected = out.logs["cross_entropy"] + tiny.config.commitment * out.logs["commitment"]
+    assert out.loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert 0 < out.logs["commitment"].item() <= 0.25  # at most half a cell away, squared
