@@ -29,6 +29,9 @@ class TrainingConfig(BaseModel):
         True, description="with max_minutes: the schedule also advances with time, so it ends decayed when time runs out"
     )
     batch_size: int = Field(64, ge=1)
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads per training process (None: torch's default); 1 is fastest on a busy machine"
+    )
     eval_batch_size: int = Field(256, ge=1)
     lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
     weight_decay: float = Field(0.0, ge=0)

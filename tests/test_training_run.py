@@ -114,6 +114,16 @@ def test_a_time_capped_run_ends_with_the_rate_decayed(registry, tmp_path) -> Non
     assert last_lr[False] > 0.8 * 0.01  # by steps alone it had barely started to decay
 
 
+def test_threads_option_sets_the_training_processes_threads(healthy_env, tmp_path) -> None:
+    """`--threads 1` is what a busy machine needs; the run records what it used."""
+    for threads in (1, 2):
+        run = tmp_path / f"threads-{threads}"
+        run_sage("train", "toy_puzzle", "--out", str(run), "--max-steps", "2", "--no-evaluate", "--threads", str(threads),
+                 *[arg for o in TINY for arg in ("-o", o)], env=healthy_env)
+        assert json.loads((run / "summary.json").read_text())["threads"] == threads
+        assert json.loads((run / "config.json").read_text())["config"]["train"]["threads"] == threads
+
+
 def test_untrained_model_is_the_seeds_and_trained_weights_load(registry, tmp_path) -> None:
     from sage_fixture_plugin.toy import ToyCompressor
 

@@ -23,6 +23,7 @@ from sage_core.cli.main import complete_compressor_ids, get_registry
 @click.option("--epochs", type=int, help="Passes over the training split (train.epochs).")
 @click.option("--max-steps", type=int, help="Stop cleanly after this many steps (train.max_steps).")
 @click.option("--max-minutes", type=float, help="Stop cleanly after this wall time (train.max_minutes).")
+@click.option("--threads", type=int, help="Torch CPU threads per process (train.threads); 1 on a busy machine.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), help="Continue this run directory.")
 @click.option("--nproc", type=int, default=1, show_default=True, help="Data-parallel processes on this machine.")
@@ -38,6 +39,7 @@ def train_command(
     epochs: int | None,
     max_steps: int | None,
     max_minutes: float | None,
+    threads: int | None,
     device: str,
     resume: Path | None,
     nproc: int,
@@ -68,6 +70,7 @@ def train_command(
         epochs=epochs,
         max_steps=max_steps,
         max_minutes=max_minutes,
+        threads=threads,
         device=device,
         resume=resume,
         nproc=nproc,

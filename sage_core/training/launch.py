@@ -11,10 +11,11 @@ evaluates the finished model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -46,6 +47,7 @@ def run_training(
     epochs: int | None = None,
     max_steps: int | None = None,
     max_minutes: float | None = None,
+    threads: int | None = None,
     device: str = "cpu",
     resume: str | Path | None = None,
     nproc: int = 1,
@@ -62,7 +64,7 @@ def run_training(
     plan = dict(
         compressor=compressor, overrides=overrides, config_path=config_path, data_path=data_path,
         source=source, out=out, seed=seed, epochs=epochs, max_steps=max_steps, max_minutes=max_minutes,
-        device=resolve_device(device), resume=resume, nproc=nproc, registry=registry,
+        threads=threads, device=resolve_device(device), resume=resume, nproc=nproc, registry=registry,
         progress=progress or default_mode(),
     )
     under_torchrun = ddp.torchrun_env()
@@ -79,7 +81,7 @@ def run_training(
             raise ConfigError(f"--nproc {nproc} needs {nproc} GPUs; {torch.cuda.device_count()} visible")
     job, record = plan_job(**plan, world_size=nproc)
     run_dir = Path(job.run_dir)
-    with RunLock(run_dir):
+    with RunLock(run_dir), _torch_threads_restored():
         _claim(run_dir, record, resuming=resume is not None)
         _say(job, f"training {record['compressor_id']} into {run_dir} ({nproc} process(es) on {job.device})")
         try:
@@ -91,6 +93,18 @@ def run_training(
         if evaluate:
             _evaluate(job, plan["registry"])
     return run_dir
+
+
+@contextlib.contextmanager
+def _torch_threads_restored() -> Iterator[None]:
+    """``train.threads`` applies to this run (training and its evaluation), not to the caller after it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def resolve_device(device: str) -> str:
@@ -131,6 +145,7 @@ def plan_job(
     epochs: int | None,
     max_steps: int | None,
     max_minutes: float | None,
+    threads: int | None,
     device: str,
     resume: str | Path | None,
     nproc: int,
@@ -153,7 +168,8 @@ def plan_job(
         registry = load_plugins()
     cls, factory, plugin, plugin_version = _compressor_origin(compressor, registry, stored)
 
-    limits = {"train.epochs": epochs, "train.max_steps": max_steps, "train.max_minutes": max_minutes}
+    limits = {"train.epochs": epochs, "train.max_steps": max_steps, "train.max_minutes": max_minutes,
+              "train.threads": threads}
     flags = [f"{key}={json.dumps(value)}" for key, value in limits.items() if value is not None]
     config = resolve_config(cls.Config, stored["config"] if stored else None, config_path, [*overrides, *flags])
 

@@ -67,6 +67,19 @@ def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW, fused where torch has a fused kernel for these parameters.
+
+    The fused step is one kernel instead of a Python loop over parameters: on a small model
+    at batch 16 the loop cost about 3% of a CPU training step. Either way it is deterministic,
+    so resuming stays bit for bit.
+    """
+    try:
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 def code_perplexity(histogram: Tensor) -> float:
     """``exp(entropy)`` of the code histogram: 1 = one code used, 10 = all used evenly."""
     p = histogram.double() / histogram.sum().clamp(min=1)
@@ -117,12 +130,14 @@ class Trainer:
         cls: type[PuzzleCompressor] = import_object(job.factory)
         self.config = cls.Config.model_validate(job.config)
         self.tc = tc = self.config.train
+        if tc.threads is not None:
+            torch.set_num_threads(tc.threads)
         if tc.batch_size % ctx.world_size:
             raise ConfigError(f"train.batch_size {tc.batch_size} must be divisible by the {ctx.world_size} processes")
         self.rank_batch = tc.batch_size // ctx.world_size  # batch_size is the global batch
         self.splits = self._load_data(cls)
         self.model = build_compressor(cls, self.config, job.seed).to(ctx.device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+        self.optimizer = adamw(self.model, tc.lr, tc.weight_decay)
         shard_size = len(epoch_order(len(self.splits.train), job.seed, 0, ctx.rank, ctx.world_size))
         self.batches_per_epoch = math.ceil(shard_size / self.rank_batch)
         if self.batches_per_epoch == 0:
@@ -401,6 +416,7 @@ class Trainer:
             "epochs": self._epoch_progress() if self.batch_in_epoch else self.epoch,
             "wall_s": round(self._wall_s(), 3),
             "train_samples_per_s": round(session_samples / train_s, 2),
+            "threads": torch.get_num_threads(),
             "samples_seen": self.samples_seen,
             "final": {"train": self.last_train, "validation": self.last_validation},
             "best_validation_loss": self.best_val_loss if math.isfinite(self.best_val_loss) else None,

@@ -44,6 +44,7 @@ class AudioModality:
     modality = "audio"
     row_meaning = "mel band (row 0 = lowest frequency)"
     col_meaning = "time (30 columns over 1 s)"
+    figure_origin = "lower"  # spectrogram convention: low frequencies (and puzzle row 0) at the bottom
     primary_metric = "logmel_db_rmse"
     higher_is_better = False
     config: AudioPuzzleConfig
@@ -89,10 +90,10 @@ class AudioModality:
         return pool_to_grid(x)
 
     def to_image(self, x: Tensor) -> np.ndarray:
-        """One log-mel -> ``(128, 32)`` in [0, 1], low frequencies at the bottom, 80 dB range."""
+        """One log-mel -> ``(128, 32)`` in [0, 1] (row 0 = lowest band), 80 dB below the peak."""
         db = x.detach().float().cpu().reshape(x.shape[-2], x.shape[-1])
         image = ((db - (db.max() - 80.0)) / 80.0).clamp(0, 1)
-        return image.flip(0).numpy()
+        return image.numpy()
 
     def encode_stream(self, samples: np.ndarray, sample_rate: int, source: str = "") -> Puzzle:
         """Audio of any length -> one puzzle per 1 s window (hop ``window_hop_seconds``)."""
@@ -112,7 +113,7 @@ class AudioPuzzleCompressor(AudioModality, PuzzleCompressor):
         c = self.config
         self.encoder = TinyEncoder(c.encoder_filters, c.encoder_hidden)
         self.quantizer = FiniteScalarQuantizer(10)
-        self.decoder = GridDecoder(c.decoder_channels, c.decoder_blocks, c.decoder_basis)
+        self.decoder = GridDecoder(c.decoder_channels, c.decoder_blocks, c.decoder_basis, c.decoder_mixing)
         self.continuous = False
 
     def set_progress(self, step: int, total_steps: int) -> None:
@@ -135,8 +136,9 @@ class AudioPuzzleCompressor(AudioModality, PuzzleCompressor):
         error = metrics.clamp_below_peak(x_hat, x, self.config.loss_floor_db) - target
         recon = error.pow(2).mean() / DB_SPAN**2
         balance = level_balance(self.quantizer.squash(latent))
-        loss = recon + self.config.code_balance * balance
+        order = self.decoder.level_overreach(values, x_hat, self.quantizer.levels)
+        loss = recon + self.config.code_balance * balance + self.config.code_order * order
         with torch.no_grad():
             db_rmse = error.pow(2).flatten(1).mean(1).sqrt().mean()
         return CompressorOutput(loss=loss, codes=codes, reconstruction=x_hat,
-                                logs={"db_rmse": db_rmse, "level_balance": balance.detach()})
+                                logs={"db_rmse": db_rmse, "level_balance": balance.detach(), "level_overreach": order.detach()})

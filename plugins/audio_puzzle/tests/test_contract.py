@@ -21,6 +21,17 @@ def test_audio_puzzle_keeps_the_contract(tiny_config, varied_clips):
     check_compressor(AudioPuzzleCompressor(tiny_config), samples=_samples(varied_clips))
 
 
+def test_the_optional_band_and_frame_mixing_keeps_the_contract(tiny_config, varied_clips):
+    config = tiny_config.model_copy(update={"decoder_mixing": 1})
+    model = AudioPuzzleCompressor(config)
+    check_compressor(model, samples=_samples(varied_clips))
+    x = _samples(varied_clips)
+    before = model.decode_codes(model.encode_codes(x))
+    mixing = model.decoder.blocks[-1]
+    torch.nn.init.normal_(mixing.out.weight)  # starts as the identity; once trained it changes the output
+    assert not torch.equal(before, model.decode_codes(model.encode_codes(x)))
+
+
 def test_prototype_reference_keeps_the_contract(varied_clips):
     check_compressor(AudioPrototypeCompressor(), samples=_samples(varied_clips[:4]))
 

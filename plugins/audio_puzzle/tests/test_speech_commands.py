@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from cli_runner import run_sage
 
 from sage_core import DataReport, InputError
 
@@ -90,3 +93,42 @@ def test_second_load_comes_from_the_cache_with_the_same_report(tmp_path):
 def test_a_folder_without_word_clips_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="Speech Commands"):
         build_audio_datasets(AudioPuzzleConfig(), tmp_path, tmp_path / "cache", DataReport())
+
+
+TINY = ("encoder_filters=2", "encoder_hidden=4", "decoder_channels=4", "decoder_blocks=1", "decoder_basis=2",
+        "train.batch_size=4")
+
+
+@pytest.mark.slow
+def test_the_cli_trains_on_a_folder_then_encodes_and_decodes_a_long_stereo_file(tmp_path):
+    """The user's path: `sage train audio_puzzle --data`, then their own recording in and out."""
+    root = tmp_path / "sc"
+    _write_tree(root, with_lists=True)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}, "SAGE_CACHE_DIR": str(tmp_path / "cache")}
+    run = tmp_path / "run"
+    overrides = [arg for pair in (("-o", o) for o in TINY) for arg in pair]
+    args = ("train", "audio_puzzle", "--data", str(root), "--max-steps", "3", *overrides)
+    refused = run_sage(*args, "--out", str(tmp_path / "refused"), env=env, check=False)  # 1 bad clip of 13 is over the default 1% limit
+    assert refused.returncode != 0 and "b544d4fd_nohash_0.wav" in refused.stderr and "not readable audio" in refused.stderr
+    run_sage(*args, "-o", "train.bad_data_limit=0.1", "--out", str(run), env=env)
+    skipped = json.loads((run / "data_report.json").read_text())["skipped"]
+    assert [Path(entry["path"]).name for entry in skipped] == ["b544d4fd_nohash_0.wav"]
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["split"] == "test" and evaluation["samples"] == 1
+    assert (run / "figures" / "examples.png").is_file()
+
+    rate = 44_100
+    t = np.arange(int(2.5 * rate)) / rate
+    low_then_high = np.where(t < 1.0, np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 5000 * t)) * 0.3
+    talk = tmp_path / "talk.wav"
+    soundfile.write(talk, np.stack([low_then_high, low_then_high], axis=1).astype(np.float32), rate)
+    run_sage("encode", str(run), str(talk), "--out", str(tmp_path / "talk.npz"), "--png", env=env)
+    with np.load(tmp_path / "talk.npz") as saved:
+        codes = saved["codes"]
+    assert codes.shape == (3, 30, 30) and codes.dtype == np.uint8  # 2.5 s -> three 1 s windows
+    assert list(tmp_path.glob("talk*.png"))
+
+    run_sage("decode", str(run), str(tmp_path / "talk.npz"), "--out", str(tmp_path / "back.wav"), env=env)
+    audio, back_rate = soundfile.read(tmp_path / "back.wav")
+    assert back_rate == 16_000 and audio.ndim == 1 and len(audio) == 3 * 16_000
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0
