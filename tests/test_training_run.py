@@ -233,6 +233,9 @@ def test_without_a_terminal_progress_is_plain_lines_then_evaluation(healthy_env,
                         lines[-1]), lines[-1]
     assert f"finished after 8 steps" in result.stdout
     assert (run_dir / "evaluation.json").is_file()  # written by the analyzer at the end
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert "toy_puzzle: test split" in result.stdout  # and the user sees its table at the end
+    assert f"{evaluation['models']['trained']['codes_used']}" in result.stdout.split("codes used (of 10)")[1].split("\n")[0]
 
 
 def test_a_nan_the_loader_let_through_stops_training(registry, tmp_path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import click
@@ -59,7 +61,7 @@ def train_command(
 
     if compressor_id is None and resume is None:
         raise click.UsageError("name a COMPRESSOR_ID to train, or --resume RUN_DIR")
-    run_training(
+    run_dir = run_training(
         compressor_id,
         overrides=overrides,
         config_path=config_path,
@@ -77,6 +79,11 @@ def train_command(
         registry=get_registry(),
         evaluate=not no_evaluate,
     )
+    evaluation = Path(run_dir) / "evaluation.json"
+    if not no_evaluate and evaluation.is_file() and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 speaks
+        from sage_core.cli.evaluate_cmd import print_evaluation
+
+        print_evaluation(json.loads(evaluation.read_text()))
 
 
 COMMANDS = [train_command]
