@@ -57,8 +57,11 @@ class TrainingJob:
     launched_at: float = 0.0  # time.time() when the launcher started the ranks
 
 
-def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
-    """Linear warm-up to the peak rate, then cosine decay to zero (or constant)."""
+def lr_factor(step: float, warmup: int, total: int, schedule: str) -> float:
+    """Linear warm-up to the peak rate, then cosine decay to zero (or constant).
+
+    ``step`` may be fractional: a time-capped run's schedule position (``_schedule_position``).
+    """
     if step < warmup:
         return (step + 1) / warmup
     if schedule == "constant":
@@ -162,6 +165,8 @@ class Trainer:
             model.initialize(self._first_batch())
             ddp.broadcast_state(ctx, model)
         resumed_samples = self.samples_seen
+        if tc.max_minutes is not None:  # a resumed run continues its time budget where it stopped
+            self.time_fraction = self.prior_wall_s / (tc.max_minutes * 60)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.step) if ctx.is_main else None
         mode: ProgressMode = self.job.progress if ctx.is_main else "off"  # type: ignore[assignment]
         self.progress = TrainingProgress(mode, self.total_steps, self.step)
