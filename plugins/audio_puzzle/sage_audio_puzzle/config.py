@@ -24,7 +24,7 @@ class AudioPuzzleConfig(AudioDataConfig):
     encoder_hidden: int = Field(16, ge=1, description="hidden units of the encoder's per-cell MLP")
     decoder_channels: int = Field(16, ge=1, description="channels of the decoder's 30x30 residual convs")
     decoder_blocks: int = Field(2, ge=0, description="residual blocks in the decoder")
-    decoder_mixing: int = Field(0, ge=0, description="decoder blocks that mix whole columns (bands) and rows (frames)")
+    decoder_mixing: int = Field(1, ge=0, description="decoder blocks that mix whole columns (bands) and rows (frames)")
     decoder_basis: int = Field(8, ge=1, description="learned frequency profiles mixed per cell on the way to 128 bands")
     continuous_warmup: float = Field(0.05, ge=0, lt=1, description="fraction of training run without quantizing")
     code_balance: float = Field(0.5, ge=0, description="weight of the loss pulling FSQ level usage towards uniform")

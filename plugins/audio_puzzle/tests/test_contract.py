@@ -21,10 +21,14 @@ def test_audio_puzzle_keeps_the_contract(tiny_config, varied_clips):
     check_compressor(AudioPuzzleCompressor(tiny_config), samples=_samples(varied_clips))
 
 
-def test_the_optional_band_and_frame_mixing_keeps_the_contract(tiny_config, varied_clips):
-    config = tiny_config.model_copy(update={"decoder_mixing": 1})
-    model = AudioPuzzleCompressor(config)
-    check_compressor(model, samples=_samples(varied_clips))
+def test_without_the_band_and_frame_mixing_it_keeps_the_contract(tiny_config, varied_clips):
+    check_compressor(AudioPuzzleCompressor(tiny_config.model_copy(update={"decoder_mixing": 0})),
+                     samples=_samples(varied_clips))
+
+
+def test_the_band_and_frame_mixing_is_on_the_decode_path(tiny_config, varied_clips):
+    model = AudioPuzzleCompressor(tiny_config)
+    assert tiny_config.decoder_mixing == 1  # the default
     x = _samples(varied_clips)
     before = model.decode_codes(model.encode_codes(x))
     mixing = model.decoder.blocks[-1]
