@@ -235,6 +235,8 @@ def test_without_a_terminal_progress_is_plain_lines_then_evaluation(healthy_env,
     assert (run_dir / "evaluation.json").is_file()  # written by the analyzer at the end
     evaluation = json.loads((run_dir / "evaluation.json").read_text())
     assert "toy_puzzle: test split" in result.stdout  # and the user sees its table at the end
+    header = next(line for line in result.stdout.splitlines() if "trained" in line and "baseline" in line)
+    assert header.index("trained") < header.index("untrained") < header.index("baseline")
     assert f"{evaluation['models']['trained']['codes_used']}" in result.stdout.split("codes used (of 10)")[1].split("\n")[0]
 
 

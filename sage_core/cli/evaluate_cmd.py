@@ -35,7 +35,8 @@ def print_evaluation(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     metric = result["primary_metric"]
-    models = result["models"]
+    known = [k for k in ("trained", "untrained", "baseline") if k in result["models"]]  # the file sorts keys
+    models = {k: result["models"][k] for k in known + sorted(set(result["models"]) - set(known))}
     direction = "higher" if result["higher_is_better"] else "lower"
     table = Table(title=f"{result['compressor_id']}: {result['split']} split, {result['samples']} samples")
     table.add_column("", style="bold")
