@@ -1,13 +1,15 @@
 """Audio: this plugin's model vs the prototype's architecture vs the non-learned baseline.
 
 Both models are trained by the shared trainer (``run_training``) on the same embedded data
-(held-out voices for evaluation), each with its own default recipe (ours: 60 epochs, AdamW
-3e-3, cosine; the prototype's: Adam-like 1e-3 constant, 5 epochs) capped by the same
-wall-clock budget, one after the other in their own processes (so each one's peak memory
-is its own), with the same thread count.
+(held-out voices for evaluation), each with its own default recipe (ours: batch 16, AdamW
+8e-3, cosine fitted to the time budget; the prototype's: batch 64, 1e-3 constant, 5 epochs)
+capped by the same wall-clock budget, one after the other in their own processes (so each
+one's peak memory is its own), with the same thread count.
 Quality and code statistics come from the analyzer's ``evaluate_compressor`` on the test
-split; latencies are medians on one thread. The machine is shared: compare ratios from one
-run, not absolute figures across runs.
+split; latencies are medians on one thread. Training speed is reported twice: each run's own
+samples/s, and steps of both models interleaved in one process (the runs happen minutes
+apart, so on a shared machine they see different loads). Compare ratios from one run, not
+absolute figures across runs.
 
     python benchmarks/audio.py                           # 10 min per model, 120 voices
     python benchmarks/audio.py --minutes 1 --voices 16   # a quick look (~5 min in all)
