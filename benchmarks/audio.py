@@ -76,23 +76,25 @@ def speeds(model, x, waveform) -> dict[str, float]:
     return {"encode_ms": encode_ms, "front_end_ms": front_ms, "throughput": 64_000.0 / batch_ms}
 
 
-def interleaved_step_rates(models: dict, x, batch_size: int, rounds: int = 12) -> dict[str, float]:
+def interleaved_step_rates(models: dict, x, batch_size: dict[str, int], rounds: int = 12) -> dict[str, float]:
     """Training samples/s of fresh copies of ``models``, their steps taking turns on one thread.
 
     The runs' own samples/s come from trainings at different times, so on a shared machine
     they see different loads; here every model's step is timed right after the others'
-    (forward, backward, AdamW at its own batch size), and the median taken.
+    (forward, backward, the trainer's AdamW at its own batch size), and the median taken.
     """
     import copy
 
     import torch
+
+    from sage_core.training.trainer import adamw
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     steppers = {}
     for name, model in models.items():
         model = copy.deepcopy(model).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        optimizer = adamw(model, lr=1e-4, weight_decay=0.0)
         batch = x[torch.arange(batch_size[name]) % len(x)]
 
         def step(model=model, optimizer=optimizer, batch=batch) -> None:
@@ -115,8 +117,6 @@ def interleaved_step_rates(models: dict, x, batch_size: int, rounds: int = 12) -
 
 
 def evaluate(runs: dict[str, Path], voices: int) -> list[dict]:
-    import torch
-
     from sage_core import DataReport, cache_dir
     from sage_core.analysis.evaluate import evaluate_compressor
     from sage_core.runs import load_compressor
@@ -141,7 +141,6 @@ def evaluate(runs: dict[str, Path], voices: int) -> list[dict]:
     rates = interleaved_step_rates(trained_models, test.samples, batch_sizes)
     for row in rows:
         row["step_sps"] = rates[row["model"]]
-    torch.set_num_threads(torch.get_num_threads())
     return rows + [baseline]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
 
@@ -90,7 +90,7 @@ def code_histograms(runs: Mapping[str, Mapping[str, Sequence[int]]], path: Path)
 
 
 def examples(columns: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path,
-             origin: str = "upper") -> Path:
+             origin: Literal["upper", "lower"] = "upper") -> Path:
     """A row of examples: per column one sample's input, puzzle (fixed palette), reconstruction.
 
     ``columns`` holds ``(title, input image, puzzle RGB uint8, reconstruction image)``;
