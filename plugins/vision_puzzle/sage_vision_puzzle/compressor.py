@@ -5,10 +5,11 @@ convolutions at the cell grid), so all 900 cells carry independent information.
 
 Code order, by construction: each cell's latent is the logit of the patch's mean luma
 plus a learned correction, and the decoder's output is a gray image of the code's
-level (bilinearly upsampled) plus a learned residual. Both learned parts start at zero,
-so an untrained model is exactly the luma quantiser of ``baseline_codec``: all ten
-codes are used from the first step, and a higher code decodes to a brighter cell.
-Training adds colour and detail on top without having to discover an order.
+level (bilinearly upsampled) plus a learned residual. Both learned parts start at zero.
+Colour rides on the luma codes (``chroma.py``): each block's code sum names a palette
+chroma, and the decoder adds it. So an untrained model is the luma quantiser with
+colour: all ten codes are used from the first step, a higher code decodes to a brighter
+cell, and training adds detail and better colour on top without discovering an order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sage_core import GRID_SIZE, CompressorOutput, FiniteScalarQuantizer
+from sage_vision_puzzle.chroma import ChromaPalette, block_classes, embed_classes, from_ycbcr, to_ycbcr
 from sage_vision_puzzle.config import VisionPuzzleConfig
 from sage_vision_puzzle.image_compressor import ImageCompressor
 from sage_vision_puzzle.metrics import cell_luminance
@@ -58,29 +60,31 @@ class CellEncoder(nn.Module):
 
 
 class CellDecoder(nn.Module):
-    """``(N, 30, 30)`` cell values in (0, 1) -> ``(N, 3, R, R)`` residual (zero at initialisation).
+    """Cell values ``(N, 30, 30)`` in (0, 1) and chroma ``(N, 2, 30, 30)`` -> ``(N, 3, R, R)`` residual.
 
-    Dilated blocks widen the context cheaply: colour and edges come from the neighbours.
+    The residual is zero at initialisation. Dilated blocks widen the context cheaply:
+    edges come from the neighbours, and colour follows them.
     """
 
     def __init__(self, patch: int, channels: int, blocks: int) -> None:
         super().__init__()
-        self.embed = nn.Conv2d(1, channels, 3, padding=1)
+        self.embed = nn.Conv2d(3, channels, 3, padding=1)
         self.blocks = nn.Sequential(*(ResidualBlock(channels, dilation=2 ** (i % 3)) for i in range(blocks)))
         self.head = nn.Conv2d(channels, 3 * patch * patch, 1)
         self.shuffle = nn.PixelShuffle(patch)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, values: Tensor) -> Tensor:
-        features = F.relu(self.blocks(self.embed(values[:, None] - 0.5)))
+    def forward(self, values: Tensor, chroma: Tensor) -> Tensor:
+        features = F.relu(self.blocks(self.embed(torch.cat([values[:, None] - 0.5, chroma], 1))))
         return self.shuffle(self.head(features))
 
 
 class VisionPuzzleCompressor(ImageCompressor):
-    """RGB images ``(N, 3, R, R)`` -> puzzles; code 0 = darkest cell, 9 = brightest."""
+    """RGB images ``(N, 3, R, R)`` -> puzzles; code 0 = darkest cell, 9 = brightest, block sums = colour."""
 
     id = "vision_puzzle"
+    version = "2"  # 2: each block's code sum carries a chroma class
     Config = VisionPuzzleConfig
     ordered_codes = True
 
@@ -92,6 +96,7 @@ class VisionPuzzleCompressor(ImageCompressor):
         patch = c.resolution // GRID_SIZE
         self.encoder = CellEncoder(patch, c.channels, c.encoder_blocks)
         self.quantizer = FiniteScalarQuantizer(10)
+        self.palette = ChromaPalette(c.chroma_classes)
         self.decoder = CellDecoder(patch, c.channels, c.decoder_blocks)
 
     def latent(self, x: Tensor) -> Tensor:
@@ -99,17 +104,31 @@ class VisionPuzzleCompressor(ImageCompressor):
         luma = cell_luminance(x).clamp(LOGIT_MARGIN, 1 - LOGIT_MARGIN)
         return torch.logit(luma) + self.encoder(x)
 
-    def encode_codes(self, x: Tensor) -> Tensor:
-        return self.quantizer.codes_from_latent(self.latent(x))
+    def codes_with_colour(self, x: Tensor, squashed: Tensor) -> Tensor:
+        """Nearest levels of the squashed latents, nudged so each block's sum names its colour."""
+        c = self.config
+        levels = self.quantizer.levels
+        _, chroma = to_ycbcr(x)
+        block_chroma = F.adaptive_avg_pool2d(chroma, GRID_SIZE // c.chroma_block)
+        target = self.palette.nearest(block_chroma)
+        codes = self.quantizer.codes_from_squashed(squashed)
+        return embed_classes(codes, squashed * levels - 0.5, target, c.chroma_block, c.chroma_classes, levels)
 
-    def decode_values(self, values: Tensor) -> Tensor:
-        """``(N, 30, 30)`` cell values in (0, 1) -> ``(N, 3, R, R)`` in [0, 1]."""
+    def encode_codes(self, x: Tensor) -> Tensor:
+        return self.codes_with_colour(x, self.quantizer.squash(self.latent(x)))
+
+    def decode_values(self, values: Tensor, codes: Tensor) -> Tensor:
+        """Cell values ``(N, 30, 30)`` in (0, 1) and their codes -> ``(N, 3, R, R)`` in [0, 1]."""
+        c = self.config
         size = (self.resolution, self.resolution)
+        block_chroma = self.palette.lookup(block_classes(codes, c.chroma_block, c.chroma_classes))
         gray = F.interpolate(values[:, None], size=size, mode="bilinear", align_corners=False)
-        return torch.clamp(gray + self.decoder(values), 0, 1)
+        chroma = F.interpolate(block_chroma, size=size, mode="bilinear", align_corners=False)
+        cell_chroma = block_chroma.repeat_interleave(c.chroma_block, 2).repeat_interleave(c.chroma_block, 3)
+        return torch.clamp(from_ycbcr(gray, chroma) + self.decoder(values, cell_chroma), 0, 1)
 
     def decode_codes(self, codes: Tensor) -> Tensor:
-        return self.decode_values(self.quantizer.values_from_codes(codes))
+        return self.decode_values(self.quantizer.values_from_codes(codes), codes)
 
     def forward(self, x: Tensor) -> CompressorOutput:
         """Loss: mean over images of log(1 + MSE / 1e-4), i.e. mean per-image PSNR, the metric we report.
@@ -117,8 +136,10 @@ class VisionPuzzleCompressor(ImageCompressor):
         Plain MSE lets a few badly coloured images dominate; the floor (40 dB) keeps
         near-perfect images from dominating instead. The loss is >= 0 (0 = perfect).
         """
-        values, codes = self.quantizer(self.latent(x))
-        x_hat = self.decode_values(values)
+        squashed = self.quantizer.squash(self.latent(x))
+        codes = self.codes_with_colour(x, squashed.detach())
+        values = squashed + (self.quantizer.values_from_codes(codes) - squashed).detach()  # straight through
+        x_hat = self.decode_values(values, codes)
         mse = ((x_hat - x) ** 2).flatten(1).mean(1)
         loss = torch.log1p(mse / LOSS_FLOOR).mean()
         logs = {"mse": mse.mean().detach(), "psnr_db": (-10 * torch.log10(mse.clamp_min(1e-10))).mean().detach()}

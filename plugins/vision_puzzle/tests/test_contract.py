@@ -30,9 +30,9 @@ def test_prototype_has_the_reported_parameter_count() -> None:
     assert sum(p.numel() for p in VisionPrototypeCompressor().parameters()) == 349_187
 
 
-def test_untrained_model_is_the_baseline_codec(crops: torch.Tensor, tiny) -> None:
+def test_untrained_gray_only_model_is_the_baseline_codec(crops: torch.Tensor, tiny) -> None:
     """Both learned parts start at zero, so training starts from the luma quantiser, all codes live."""
-    model = VisionPuzzleCompressor(tiny()).eval()
+    model = VisionPuzzleCompressor(tiny(chroma_classes=1)).eval()
     codes = model.encode_codes(crops)
     base_codes, base_hat = model.baseline_codec(crops)
     assert torch.equal(codes, base_codes)
