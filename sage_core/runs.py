@@ -171,6 +171,22 @@ def compressor_class(config: dict[str, Any], registry: PluginRegistry | None = N
         ) from None
 
 
+def check_compressor_version(run_dir: str | Path, config: dict[str, Any], cls: type[PuzzleCompressor]) -> None:
+    """Refuse a run made by another version of its compressor: its weights and puzzles differ.
+
+    Runs written before versions were recorded carry none and are accepted.
+    """
+    stored = config.get("compressor_version")
+    if stored is not None and str(stored) != cls.version:
+        release = " ".join(str(config[key]) for key in ("plugin", "plugin_version") if config.get(key))
+        made_by = f" ({release})" if release else ""
+        raise SageError(
+            f"{run_dir}: trained with {cls.id} version {stored}{made_by}, but the installed {cls.id} is "
+            f"version {cls.version}; its weights and puzzles do not fit this version. Retrain, or install "
+            "the plugin release that made the run."
+        )
+
+
 def build_compressor(cls: type[PuzzleCompressor], config: Any, seed: int) -> PuzzleCompressor:
     """The untrained model of a seed: ``torch.manual_seed(seed)`` then ``cls(config)``.
 
@@ -197,6 +213,7 @@ def load_compressor(
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     cls = compressor_class(config, registry)
+    check_compressor_version(run_dir, config, cls)
     model_config = cls.Config.model_validate(config["config"])
     model = build_compressor(cls, model_config, int(config.get("seed", 0)))
     if which != "untrained":

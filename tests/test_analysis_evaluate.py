@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,22 @@ def test_sage_evaluate_cli_prints_and_rewrites_the_evaluation(trained_run: Path,
     assert printed == json.loads((trained_run / "evaluation.json").read_text())
     table = run_sage("evaluate", str(trained_run), env=cli_env).stdout
     assert "perplexity" in table and "baseline" in table and "evaluation.json" in table
+
+
+@pytest.mark.slow  # trains a toy run (and starts the CLI)
+def test_a_run_of_another_compressor_version_is_refused_by_name(trained_run: Path, cli_env, tmp_path: Path) -> None:
+    """A plugin upgrade that changes the model: evaluating or resuming an old run says why it cannot."""
+    old_run = tmp_path / "old_run"
+    shutil.copytree(trained_run, old_run)
+    config = json.loads((old_run / "config.json").read_text())
+    config["compressor_version"] = "0"
+    (old_run / "config.json").write_text(json.dumps(config))
+    for args in (("evaluate", str(old_run)), ("train", "--resume", str(old_run), "--max-steps", "25")):
+        result = run_sage(*args, env=cli_env, check=False)
+        assert result.returncode != 0
+        assert str(old_run) in result.stderr and "version 0" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert json.loads((old_run / "config.json").read_text())["compressor_version"] == "0"  # nothing rewritten
 
 
 def test_improvement_for_a_higher_is_better_metric_and_a_zero_reference() -> None:

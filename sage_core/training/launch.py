@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sage_core.atomic import write_json_atomic
 from sage_core.config import resolve_config
 from sage_core.errors import ConfigError, SageError
-from sage_core.runs import CONFIG_FILE, SUMMARY_FILE, read_run_config
+from sage_core.runs import CONFIG_FILE, SUMMARY_FILE, check_compressor_version, read_run_config
 from sage_core.training import distributed as ddp
 from sage_core.training.progress import ProgressMode, default_mode
 from sage_core.training.rundir import RunLock, default_run_dir
@@ -167,6 +167,8 @@ def plan_job(
 
         registry = load_plugins()
     cls, factory, plugin, plugin_version = _compressor_origin(compressor, registry, stored)
+    if stored is not None:
+        check_compressor_version(resume, stored, cls)
 
     limits = {"train.epochs": epochs, "train.max_steps": max_steps, "train.max_minutes": max_minutes,
               "train.threads": threads}
