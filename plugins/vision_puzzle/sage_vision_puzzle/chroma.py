@@ -75,7 +75,7 @@ def _walk(current: Tensor, where: Tensor, steps: Tensor, direction: float, level
 
 
 def embed_classes(codes: Tensor, position: Tensor, target: Tensor, block: int, classes: int, levels: int) -> Tensor:
-    """Move the fewest, cheapest cells by one level so every block's code sum names ``target``.
+    """Nudge the cheapest cells by one level at a time until every block's code sum names ``target``.
 
     ``codes`` ``(N, 30, 30)`` are the nearest levels of ``position`` (each cell's continuous
     level coordinate, level k centred at k); ``target`` ``(N, g, g)``. Each block tries both

@@ -31,8 +31,10 @@ class VisionPuzzleConfig(ImageDataConfig):
     channels: int = Field(32, ge=4, description="feature channels at the 30x30 cell grid")
     encoder_blocks: int = Field(1, ge=0, description="residual 3x3 blocks after the patch embedding")
     decoder_blocks: int = Field(3, ge=1, description="residual 3x3 blocks before the pixel shuffle")
-    chroma_block: int = Field(5, ge=1, description="colour channel: cells per side of a block that carries one chroma class")
-    chroma_classes: int = Field(8, ge=1, le=10, description="colour channel: palette size, carried by a block's code sum modulo it (1 = gray only)")
+    chroma_block: int = Field(5, ge=1, description="colour: cells per side of a block carrying one chroma class")
+    chroma_classes: int = Field(
+        8, ge=1, le=10, description="colour: palette size; a block's code sum modulo it names the class (1 = gray only)"
+    )
     train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=32, lr=4e-3, warmup_steps=50)
 
 
