@@ -32,7 +32,7 @@ class AudioPuzzleConfig(AudioDataConfig):
     code_order: float = Field(0.03, ge=0, description="weight of the loss keeping each cell's decoded energy inside its code's level")
     loss_floor_db: float = Field(80.0, gt=0, description="the loss ignores errors more than this far below the clip's peak")
     # Batch 16: at the same samples and wall time, 4x the steps of batch 64 (measured: 3.24 vs
-    # 3.50 dB after 25 epochs; docs/audio.md). 90 epochs fill the 11 minutes on 2 CPU cores;
+    # 3.50 dB after 25 epochs; docs/audio.md). 90 epochs take ~8 of the 11 minutes on 2 idle cores;
     # when the cap comes first, the schedule anneals by the clock.
     train: TrainingConfig = TrainingConfig(epochs=90, max_minutes=11.0, batch_size=16, lr=8e-3, warmup_steps=100)
 
