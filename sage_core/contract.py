@@ -180,12 +180,14 @@ class PuzzleCompressor(nn.Module, ABC):
     @torch.no_grad()
     def decode(self, puzzle: Puzzle) -> Tensor:
         """Puzzles -> reconstructed model inputs ``(N, *input_shape)`` (eval mode)."""
-        if puzzle.meta.compressor_id != self.id:
+        made_by = (puzzle.meta.compressor_id, puzzle.meta.compressor_version)
+        if made_by != (self.id, self.version):
             from sage_core.errors import InputError
 
             raise InputError(
                 "puzzle",
-                f"made by compressor {puzzle.meta.compressor_id!r}, not {self.id!r}",
+                f"made by compressor {made_by[0]!r} version {made_by[1]}, not {self.id!r} version {self.version}"
+                " (codes of another version mean something else)",
             )
         was_training = self.training
         self.eval()

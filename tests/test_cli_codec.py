@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from cli_runner import run_sage
@@ -42,6 +44,22 @@ def test_encode_decode_round_trip_through_files(toy_run, healthy_env, tmp_path) 
 
     shown = run_sage("show", str(out), "--index", "1", env=healthy_env).stdout
     assert f"# {three}#0" in shown and len(shown.strip().splitlines()[-1]) == 30
+
+
+def test_a_puzzle_of_another_compressor_version_is_refused(toy_run, healthy_env, tmp_path) -> None:
+    """After a plugin upgrade changed what codes mean, old puzzles are not silently misread."""
+    out = tmp_path / "p.npz"
+    run_sage("encode", "toy_puzzle", write_fields(tmp_path, "one.npy", 1), "--out", str(out),
+             "--runs-root", str(toy_run), env=healthy_env)
+    puzzle = Puzzle.load(out)
+    old = tmp_path / "old.npz"
+    Puzzle(puzzle.codes, dataclasses.replace(puzzle.meta, compressor_version="0")).save(old)
+    result = run_sage("decode", "toy", str(old), "--out", str(tmp_path / "decoded"), "--runs-root", str(toy_run),
+                      env=healthy_env, check=False)
+    assert result.returncode != 0
+    assert f"{old}: made by compressor" in result.stderr and "version 0" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "decoded").exists() or not any((tmp_path / "decoded").iterdir())
 
 
 def test_a_bad_file_is_named_and_the_rest_still_encoded(toy_run, healthy_env, tmp_path) -> None:

@@ -79,11 +79,15 @@ def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> Non
     Puzzles from one source file become one output (e.g. one WAV for a long
     recording). With several sources, --out is a directory.
     """
+    from sage_core.errors import InputError
     from sage_core.puzzle import Puzzle
 
     puzzle = Puzzle.load(puzzles)
     compressor = _load(model, runs_root)
-    reconstruction = compressor.decode(puzzle)
+    try:
+        reconstruction = compressor.decode(puzzle)
+    except InputError as exc:
+        raise InputError(puzzles, exc.problem) from None
     groups = _source_groups(puzzle.meta.sources, len(puzzle))
     single = len(groups) == 1 and out.suffix != ""
     written: list[Path] = []
