@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,10 @@ class PuzzleMeta:
     """Where puzzles came from and how to read them.
 
     ``rows``/``cols`` say what the axes mean (audio: row 0 = lowest mel band,
-    columns = time). ``sources`` optionally names the observation behind each puzzle.
+    columns = time). ``sources`` optionally names the observation behind each puzzle;
+    ``times`` optionally gives each puzzle's ``(start, end)`` in seconds on ``clock``:
+    ``"source"`` (from the start of its source file) or ``"unix"`` (seconds since the Unix
+    epoch, as a live stream stamps its windows, so puzzles of two sensors pair by time).
     """
 
     modality: str
@@ -53,11 +56,14 @@ class PuzzleMeta:
     rows: str = ""
     cols: str = ""
     sources: tuple[str, ...] = ()
+    times: tuple[tuple[float, float], ...] = ()
+    clock: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
         data["sources"] = list(self.sources)
+        data["times"] = [list(pair) for pair in self.times]
         data["format_version"] = FORMAT_VERSION
         return json.dumps(data, sort_keys=True)
 
@@ -66,7 +72,14 @@ class PuzzleMeta:
         data = json.loads(text)
         data.pop("format_version", None)
         data["sources"] = tuple(data.get("sources", ()))
+        data["times"] = tuple((float(start), float(end)) for start, end in data.get("times", ()))
         return cls(**data)
+
+    def select(self, indices: list[int]) -> PuzzleMeta:
+        """The metadata of the puzzles at ``indices`` (per-puzzle fields sliced, the rest kept)."""
+        sources = tuple(self.sources[i] for i in indices) if self.sources else ()
+        times = tuple(self.times[i] for i in indices) if self.times else ()
+        return replace(self, sources=sources, times=times)
 
 
 def validate_codes(codes: Any, where: str = "puzzle") -> np.ndarray:
@@ -97,6 +110,8 @@ class Puzzle:
         self.meta = meta
         if meta.sources and len(meta.sources) != len(self):
             raise InputError("puzzle", f"{len(meta.sources)} sources for {len(self)} puzzles")
+        if meta.times and len(meta.times) != len(self):
+            raise InputError("puzzle", f"{len(meta.times)} times for {len(self)} puzzles")
 
     @property
     def batched(self) -> bool:
@@ -107,9 +122,8 @@ class Puzzle:
 
     def __getitem__(self, index: int) -> Puzzle:
         batch = self.codes if self.batched else self.codes[None]
-        sources = (self.meta.sources[index],) if self.meta.sources else ()
-        meta = PuzzleMeta(**{**asdict(self.meta), "sources": sources})
-        return Puzzle(batch[index], meta)
+        index = range(len(batch))[index]  # negative indices; IndexError when out of range
+        return Puzzle(batch[index], self.meta.select([index]))
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -186,7 +200,7 @@ class Puzzle:
 
 
 def concatenate(puzzles: list[Puzzle]) -> Puzzle:
-    """Join puzzles from the same compressor into one batch, keeping their sources."""
+    """Join puzzles from the same compressor into one batch, keeping their sources and times."""
     if not puzzles:
         raise ValueError("nothing to concatenate")
     first = puzzles[0].meta
@@ -199,5 +213,8 @@ def concatenate(puzzles: list[Puzzle]) -> Puzzle:
     sources: tuple[str, ...] = ()
     if all(p.meta.sources for p in puzzles):
         sources = tuple(s for p in puzzles for s in p.meta.sources)
+    times: tuple[tuple[float, float], ...] = ()
+    if all(p.meta.times for p in puzzles) and len({p.meta.clock for p in puzzles}) == 1:
+        times = tuple(t for p in puzzles for t in p.meta.times)
     codes = np.concatenate([p.as_batch() for p in puzzles])
-    return Puzzle(codes, PuzzleMeta(**{**asdict(first), "sources": sources}))
+    return Puzzle(codes, replace(first, sources=sources, times=times, clock=first.clock if times else ""))

@@ -100,3 +100,16 @@ def test_indexing_and_concatenation_keep_sources() -> None:
     other = Puzzle(random_codes(30, 30), PuzzleMeta("vision", "vision_puzzle", "1"))
     with pytest.raises(ValueError, match="different compressors"):
         concatenate([a, other])
+
+
+def test_times_survive_save_load_indexing_and_concatenation(tmp_path) -> None:
+    meta = PuzzleMeta(**{**META.__dict__, "sources": ("mic#0", "mic#1"), "times": ((0.0, 1.0), (0.25, 1.25)),
+                         "clock": "unix"})
+    puzzle = Puzzle(random_codes(2, 30, 30), meta)
+    loaded = Puzzle.load(puzzle.save(tmp_path / "p.npz"))
+    assert loaded == puzzle and loaded.meta.times == ((0.0, 1.0), (0.25, 1.25))
+    assert loaded[-1].meta.times == ((0.25, 1.25),) and loaded[-1].meta.sources == ("mic#1",)
+    joined = concatenate([loaded, loaded[0]])
+    assert joined.meta.times == ((0.0, 1.0), (0.25, 1.25), (0.0, 1.0)) and joined.meta.clock == "unix"
+    with pytest.raises(InputError, match="1 times for 2 puzzles"):
+        Puzzle(random_codes(2, 30, 30), PuzzleMeta(**{**META.__dict__, "times": ((0.0, 1.0),)}))
