@@ -10,43 +10,50 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sage_core.grid import CELLS, GRID_SIZE, NUM_CODES
 from sage_core.hookspecs import PLUGIN_API, hookimpl
-from sage_core.specs import CompressorSpec, DataSourceSpec
+from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec
 
-__version__ = "0.1.0"
-
-GRID_SIZE = 30
-NUM_CODES = 10
+__version__ = "0.2.0"
 
 _LAZY: dict[str, str] = {
     "Puzzle": "sage_core.puzzle",
     "PuzzleMeta": "sage_core.puzzle",
+    "Modality": "sage_core.modality",
     "PuzzleCompressor": "sage_core.contract",
     "CompressorOutput": "sage_core.contract",
+    "ModalityConfig": "sage_core.config",
     "CompressorConfig": "sage_core.config",
     "TrainingConfig": "sage_core.config",
+    "SPLITS": "sage_core.data",
     "DataReport": "sage_core.data",
     "DataSplits": "sage_core.data",
     "TensorListDataset": "sage_core.data",
     "cache_dir": "sage_core.data",
+    "cached_arrays": "sage_core.data",
+    "labels_of": "sage_core.data",
     "split_of": "sage_core.data",
     "FiniteScalarQuantizer": "sage_core.quantizers",
     "SageError": "sage_core.errors",
     "InputError": "sage_core.errors",
     "BadDataError": "sage_core.errors",
     "ConfigError": "sage_core.errors",
-    "run_training": "sage_core.training",
+    "PluginError": "sage_core.errors",
+    "TrainingRequest": "sage_core.training",
+    "train": "sage_core.training",
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
 }
 
 __all__ = [
+    "CELLS",
     "GRID_SIZE",
     "NUM_CODES",
     "PLUGIN_API",
     "CompressorSpec",
     "DataSourceSpec",
+    "ModalitySpec",
     "hookimpl",
     *_LAZY,
 ]
@@ -63,11 +70,21 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.atomic import save_atomic, write_bytes_atomic
-    from sage_core.config import CompressorConfig, TrainingConfig
+    from sage_core.config import CompressorConfig, ModalityConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
-    from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir, split_of
-    from sage_core.errors import BadDataError, ConfigError, InputError, SageError
+    from sage_core.data import (
+        SPLITS,
+        DataReport,
+        DataSplits,
+        TensorListDataset,
+        cache_dir,
+        cached_arrays,
+        labels_of,
+        split_of,
+    )
+    from sage_core.errors import BadDataError, ConfigError, InputError, PluginError, SageError
+    from sage_core.modality import Modality
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer
     from sage_core.runs import load_compressor
-    from sage_core.training import run_training
+    from sage_core.training import TrainingRequest, train

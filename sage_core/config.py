@@ -1,8 +1,10 @@
 """Configuration: one pydantic model per compressor, whose defaults are the recommended setting.
 
-A compressor's config subclasses :class:`CompressorConfig` and adds its model fields;
-training settings live under ``train``. Users override any field from a TOML file and
-from ``-o key=value`` (dotted keys reach nested fields: ``-o train.lr=3e-4``).
+A compressor's config subclasses :class:`CompressorConfig` and adds its model fields; the
+settings of its modality (how observations are windowed, the embedded data) live under
+``modality`` and training settings under ``train``. Users override any field from a TOML
+file and from ``-o key=value`` (dotted keys reach nested fields: ``-o train.lr=3e-4``,
+``-o modality.voices=16``).
 """
 
 from __future__ import annotations
@@ -46,11 +48,25 @@ class TrainingConfig(BaseModel):
     eval_max_samples: int | None = Field(None, ge=1, description="cap the evaluation split size")
 
 
-class CompressorConfig(BaseModel):
-    """Base for every compressor's config."""
+class ModalityConfig(BaseModel):
+    """Base for a modality's settings: how observations become model inputs, the embedded data.
+
+    A modality's config subclasses it; every compressor of that modality carries one as its
+    ``modality`` field, so a run records exactly how its inputs were made.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+
+class CompressorConfig(BaseModel):
+    """Base for every compressor's config: model fields, ``modality`` settings, ``train`` settings.
+
+    A subclass narrows ``modality`` to its modality's config class.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    modality: ModalityConfig = ModalityConfig()
     train: TrainingConfig = TrainingConfig()
 
 

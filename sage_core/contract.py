@@ -1,29 +1,35 @@
-"""The PuzzleCompressor contract: what every modality implements.
+"""The PuzzleCompressor contract: a model that maps one modality's inputs to puzzles and back.
 
-A compressor is a ``torch.nn.Module`` that maps a batch of *model inputs* (tensors a
-modality prepares from raw observations: a log-mel spectrogram, an RGB image, a
-window of bytes) to puzzles and back. The core never looks inside a modality; it
-trains, evaluates, saves and compares compressors only through the methods here.
+A compressor is a ``torch.nn.Module`` that maps a batch of *model inputs* (tensors its
+``Modality`` prepares from raw observations: a log-mel spectrogram, an RGB image, a window
+of bytes) to puzzles and back. Everything about the observations themselves (files, data
+sets, metrics, the baseline codec) belongs to the modality, reachable as
+``compressor.modality``. The core trains, evaluates, saves and compares compressors only
+through the members here.
 
 Rules every implementation keeps (``sage_core.testing.check_compressor`` checks them):
 - Encoding in eval mode is deterministic and batch-invariant: a sample's puzzle never
   depends on the other samples in its batch (no batch statistics, no batch-wide scaling).
 - ``encode_codes`` computes no losses; ``forward`` is the training path.
 - ``decode_codes(encode_codes(x))`` has the shape of ``x``.
+The public ``encode``/``decode`` check every result (dtype, shape, range, finiteness), so a
+plugin bug is reported by name instead of silently wrapping codes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from sage_core.config import CompressorConfig
+from sage_core.errors import InputError, PluginError
+from sage_core.grid import GRID_SIZE, NUM_CODES
+from sage_core.modality import Modality
 from sage_core.puzzle import Puzzle, PuzzleMeta
 
 
@@ -46,27 +52,29 @@ class PuzzleCompressor(nn.Module, ABC):
 
     #: Registered id, e.g. ``"audio_puzzle"``.
     id: ClassVar[str]
-    #: Modality name, e.g. ``"audio"``; ``sage compare audio`` resolves by it.
-    modality: ClassVar[str]
+    #: The modality class whose observations this compressor takes.
+    Modality: ClassVar[type[Modality]]
     #: Bumped when a change makes old puzzles or weights incompatible.
     version: ClassVar[str] = "1"
-    #: The pydantic config class; its defaults are the recommended setting.
+    #: The pydantic config class; its ``modality`` field is the modality's config class.
     Config: ClassVar[type[CompressorConfig]] = CompressorConfig
-    #: What rows and columns of the puzzle mean, for people and for metadata.
-    row_meaning: ClassVar[str] = ""
-    col_meaning: ClassVar[str] = ""
-    #: Where figures draw row 0 of ``to_image`` and of the puzzle beside it: "upper" (images)
-    #: or "lower" (spectrograms, whose lowest band is row 0); both are drawn the same way.
-    figure_origin: ClassVar[Literal["upper", "lower"]] = "upper"
     #: Whether higher codes decode to higher intensity (checked by the analyzer).
     ordered_codes: ClassVar[bool] = True
-    #: The modality's headline metric in ``reconstruction_metrics`` and its direction.
-    primary_metric: ClassVar[str] = "mse01"
-    higher_is_better: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A compressor without a config of its own gets one whose ``modality`` is its modality's."""
+        super().__init_subclass__(**kwargs)
+        modality = cls.__dict__.get("Modality")
+        if modality is not None and "Config" not in cls.__dict__ and cls.Config is CompressorConfig:
+            from pydantic import create_model
+
+            cls.Config = create_model(f"{cls.__name__}Config", __base__=CompressorConfig,
+                                      modality=(modality.Config, modality.Config()))
 
     def __init__(self, config: CompressorConfig | None = None) -> None:
         super().__init__()
         self.config = config if config is not None else self.Config()
+        self.modality = type(self).Modality(self.config.modality)
 
     # --- the model ------------------------------------------------------------------
 
@@ -91,99 +99,65 @@ class PuzzleCompressor(nn.Module, ABC):
         Must depend only on its arguments, so a resumed run repeats the same schedule.
         """
 
-    # --- observations -----------------------------------------------------------------
-
-    @abstractmethod
-    def prepare(self, observation: Any) -> Tensor:
-        """One raw observation -> ``(W, *input_shape)`` model inputs (W windows, often 1)."""
-
-    @abstractmethod
-    def read_file(self, path: Path) -> Tensor:
-        """Read one file -> ``(W, *input_shape)``; raise ``InputError`` naming the file."""
-
-    @abstractmethod
-    def write_output(self, x: Tensor, path: Path) -> list[Path]:
-        """Write ``(W, *input_shape)`` as something a person can open (WAV, PNG, text).
-
-        ``W`` consecutive windows of one observation become one file where that makes
-        sense (audio, text). When ``path`` has no suffix the plugin adds its own.
-        Returns the files written.
-        """
-
-    # --- data --------------------------------------------------------------------------
-
-    @classmethod
-    @abstractmethod
-    def build_datasets(
-        cls, config: CompressorConfig, data_path: Path | None, cache_dir: Path, report: Any
-    ) -> Any:
-        """Return ``DataSplits`` of model-input tensors.
-
-        ``data_path`` None means the embedded default (generated locally and cached in
-        ``cache_dir``). Unreadable samples are recorded with ``report.skip(path, reason)``.
-        """
-
-    # --- analysis ----------------------------------------------------------------------
-
-    @abstractmethod
-    def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
-        """Per-sample metrics ``{name: (N,)}``; must include ``primary_metric`` and ``mse01``
-
-        (``mse01``: mean squared error with both sides scaled to [0, 1], comparable with
-        the prototype's reported figures).
-        """
-
-    @abstractmethod
-    def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """A non-learned codec at the same budget: ``x -> (codes (N,30,30), x_hat)``."""
-
-    @abstractmethod
-    def cell_intensity(self, x: Tensor) -> Tensor:
-        """``(N, *input_shape)`` -> ``(N, 30, 30)``: the intensity each cell stands for.
-
-        Used for the code-order Spearman: code value vs decoded intensity of its cell.
-        """
-
-    def to_image(self, x: Tensor) -> np.ndarray:
-        """One model input -> an image for figures: ``(H, W)`` or ``(H, W, 3)`` in [0, 1].
-
-        Array order, like the puzzle: row 0 is drawn where ``figure_origin`` says.
-        """
-        array = x.detach().float().cpu().numpy()
-        array = array.reshape(-1, array.shape[-1]) if array.ndim != 2 else array
-        lo, hi = float(array.min()), float(array.max())
-        return (array - lo) / (hi - lo + 1e-12)
-
     # --- the public API people call --------------------------------------------------
 
-    def puzzle_meta(self, sources: tuple[str, ...] = ()) -> PuzzleMeta:
+    def puzzle_meta(self, sources: tuple[str, ...] = (), times: tuple[tuple[float, float], ...] = (),
+                    clock: str = "") -> PuzzleMeta:
         return PuzzleMeta(
-            modality=self.modality,
+            modality=self.modality.name,
             compressor_id=self.id,
             compressor_version=self.version,
-            rows=self.row_meaning,
-            cols=self.col_meaning,
+            rows=self.modality.row_meaning,
+            cols=self.modality.col_meaning,
             sources=sources,
+            times=times,
+            clock=clock,
         )
 
+    def checked_codes(self, codes: Tensor, count: int) -> Tensor:
+        """``codes`` if they are ``(count, 30, 30)`` integers in 0-9; else a ``PluginError`` naming us."""
+        problem = None
+        if not isinstance(codes, Tensor):
+            problem = f"a {type(codes).__name__}, not a tensor"
+        elif codes.dtype.is_floating_point or codes.dtype.is_complex or codes.dtype == torch.bool:
+            problem = f"dtype {codes.dtype}, not integers"
+        elif tuple(codes.shape) != (count, GRID_SIZE, GRID_SIZE):
+            problem = f"shape {tuple(codes.shape)}, not ({count}, {GRID_SIZE}, {GRID_SIZE})"
+        elif codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= NUM_CODES):
+            problem = f"codes {int(codes.min())}..{int(codes.max())}, outside 0-{NUM_CODES - 1}"
+        if problem is not None:
+            raise PluginError(f"{self._made_by()}: encode_codes returned {problem}")
+        return codes
+
+    def checked_reconstruction(self, x_hat: Tensor, count: int) -> Tensor:
+        """``x_hat`` if it holds ``count`` finite samples; else a ``PluginError`` naming us."""
+        if not isinstance(x_hat, Tensor) or x_hat.ndim < 1 or len(x_hat) != count:
+            shape = tuple(x_hat.shape) if isinstance(x_hat, Tensor) else type(x_hat).__name__
+            raise PluginError(f"{self._made_by()}: decode_codes returned {shape} for {count} puzzle(s)")
+        if x_hat.dtype.is_floating_point and not bool(torch.isfinite(x_hat).all()):
+            raise PluginError(f"{self._made_by()}: decode_codes returned NaN or inf")
+        return x_hat
+
+    def _made_by(self) -> str:
+        return f"compressor {self.id!r} ({type(self).__module__})"
+
     @torch.no_grad()
-    def encode(self, x: Tensor, sources: tuple[str, ...] = ()) -> Puzzle:
+    def encode(self, x: Tensor, sources: tuple[str, ...] = (), times: tuple[tuple[float, float], ...] = (),
+               clock: str = "") -> Puzzle:
         """Model inputs ``(N, *input_shape)`` -> a batch of N puzzles (eval mode)."""
         was_training = self.training
         self.eval()
         try:
-            codes = self.encode_codes(x.to(self.device))
+            codes = self.checked_codes(self.encode_codes(x.to(self.device)), len(x))
         finally:
             self.train(was_training)
-        return Puzzle(codes.to(torch.uint8).cpu().numpy(), self.puzzle_meta(sources))
+        return Puzzle(codes.to(torch.uint8).cpu().numpy(), self.puzzle_meta(sources, times, clock))
 
     @torch.no_grad()
     def decode(self, puzzle: Puzzle) -> Tensor:
         """Puzzles -> reconstructed model inputs ``(N, *input_shape)`` (eval mode)."""
         made_by = (puzzle.meta.compressor_id, puzzle.meta.compressor_version)
         if made_by != (self.id, self.version):
-            from sage_core.errors import InputError
-
             raise InputError(
                 "puzzle",
                 f"made by compressor {made_by[0]!r} version {made_by[1]}, not {self.id!r} version {self.version}"
@@ -193,13 +167,13 @@ class PuzzleCompressor(nn.Module, ABC):
         self.eval()
         try:
             codes = torch.from_numpy(puzzle.as_batch().astype(np.int64)).to(self.device)
-            return self.decode_codes(codes)
+            return self.checked_reconstruction(self.decode_codes(codes), len(codes))
         finally:
             self.train(was_training)
 
     def encode_observation(self, observation: Any, source: str = "") -> Puzzle:
         """A raw observation -> its puzzles (one per window)."""
-        x = self.prepare(observation)
+        x = self.modality.prepare(observation)
         sources = tuple(f"{source}#{i}" for i in range(len(x))) if source else ()
         return self.encode(x, sources)
 
@@ -210,4 +184,3 @@ class PuzzleCompressor(nn.Module, ABC):
         for tensor in self.buffers():
             return tensor.device
         return torch.device("cpu")
-

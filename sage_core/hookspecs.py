@@ -1,7 +1,7 @@
 """The whole plugin contract on one screen.
 
 A plugin is a module named by an entry point in the ``sage`` group. It declares the
-contract version it was written for (``SAGE_PLUGIN_API = 1``) and implements any of
+contract version it was written for (``SAGE_PLUGIN_API = 2``) and implements any of
 the hooks below with ``@sage_core.hookimpl``. Hooks receive a ``register`` callable
 rather than returning lists, so each item is validated and attributed to its plugin,
 and new keyword arguments can be added later without breaking anyone.
@@ -13,14 +13,24 @@ from typing import Any, Callable
 
 import pluggy
 
-#: Version of the plugin contract. Bumped only when a hook or the PuzzleCompressor
-#: contract changes incompatibly; see docs/plugins.md for the policy.
-PLUGIN_API = 1
+#: Version of the plugin contract. Bumped only when a hook, the Modality or the
+#: PuzzleCompressor contract changes incompatibly; see docs/plugins.md for the policy.
+PLUGIN_API = 2
 #: Contract versions this core can load.
-SUPPORTED_PLUGIN_APIS = frozenset({1})
+SUPPORTED_PLUGIN_APIS = frozenset({2})
+#: What changed since each version this core no longer loads: the line `sage plugins` shows.
+MIGRATIONS = {
+    1: "API 2 split PuzzleCompressor into a Modality (files, data, metrics, baseline; registered with "
+    "register_modalities) and the model; see 'Migrating from API 1' in docs/plugins.md",
+}
 
 hookspec = pluggy.HookspecMarker("sage")
 hookimpl = pluggy.HookimplMarker("sage")
+
+
+@hookspec
+def register_modalities(register: Callable[[Any], None]) -> None:
+    """Register modalities: call ``register(ModalitySpec(...))`` once per modality."""
 
 
 @hookspec

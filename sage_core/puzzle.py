@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 
 from sage_core.errors import InputError
+from sage_core.grid import GRID_SIZE, NUM_CODES
 
-GRID_SIZE = 30
-NUM_CODES = 10
 FORMAT_VERSION = 1
 
 #: Fixed palette for PNG rendering: a sequential ramp (dark = 0, bright = 9), since the

@@ -1,29 +1,24 @@
 """Find and load training runs: the run directories ``sage train`` writes.
 
-A run directory holds ``config.json`` (what was trained, how), ``checkpoints/`` (weights
-as safetensors plus text pointers ``last`` and ``best``) and, once training ended,
-``summary.json``. This module is torch-free at import time so ``sage compare`` can list
-runs without paying for torch; loading a model imports torch inside the function.
+A compressor is always resolved through the plugin registry by its id, never by a module
+path stored in a run directory: a run someone else made cannot import arbitrary code, and a
+plugin disabled with ``SAGE_DISABLE_PLUGINS`` stays disabled. Torch-free at import time,
+so ``sage compare`` can list runs without paying for torch.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sage_core.errors import SageError
+from sage_core.rundir import CONFIG_FILE, RunDirectory
 
 if TYPE_CHECKING:  # pragma: no cover
     from sage_core.contract import PuzzleCompressor
     from sage_core.plugins import PluginRegistry
-
-CONFIG_FILE = "config.json"
-SUMMARY_FILE = "summary.json"
-CHECKPOINTS = "checkpoints"
-#: ``summary.json`` statuses of a run that trained to its end (a time/step limit counts).
-FINISHED_STATUSES = ("finished", "stopped")
+    from sage_core.run_files import RunConfig
 
 
 @dataclass(frozen=True)
@@ -33,81 +28,48 @@ class RunInfo:
     path: Path
     compressor_id: str
     modality: str
+    reference: bool
     finished: bool
     created: str
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``, or a ``SageError`` naming the file."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SageError(f"{path}: not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SageError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(data, dict):
-        raise SageError(f"{path}: expected a JSON object")
-    return data
-
-
-def read_run_config(run_dir: str | Path) -> dict[str, Any]:
-    """The run's ``config.json``; a clear error when ``run_dir`` is not a run."""
-    run_dir = Path(run_dir)
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise SageError(f"{run_dir}: not a run directory (no {CONFIG_FILE}); train one with `sage train ID`")
-    return read_json(run_dir / CONFIG_FILE)
-
-
-def run_status(run_dir: str | Path) -> str | None:
-    """``summary.json``'s status (finished, stopped, failed), or None while unfinished."""
-    path = Path(run_dir) / SUMMARY_FILE
-    if not path.is_file():
-        return None
-    try:
-        return str(read_json(path).get("status"))
-    except SageError:
-        return None
-
-
-def is_finished(run_dir: str | Path) -> bool:
-    return run_status(run_dir) in FINISHED_STATUSES
-
-
 def find_runs(root: str | Path = "runs") -> list[RunInfo]:
-    """Every run directory under ``root`` (any depth), oldest first."""
+    """Every run directory under ``root`` (any depth), oldest first; unreadable ones are left out."""
     root = Path(root)
     if not root.is_dir():
         return []
     runs = []
     for config_path in root.rglob(CONFIG_FILE):
-        run_dir = config_path.parent
+        run = RunDirectory(config_path.parent)
         try:
-            config = read_json(config_path)
+            config = run.config()
         except SageError:
-            continue
-        if "compressor_id" not in config or "config" not in config:
-            continue  # some other tool's config.json
-        runs.append(
-            RunInfo(
-                path=run_dir,
-                compressor_id=str(config["compressor_id"]),
-                modality=str(config.get("modality", "")),
-                finished=is_finished(run_dir),
-                created=str(config.get("created", "")),
-            )
-        )
+            continue  # some other tool's config.json, or a damaged one: not a run to offer
+        runs.append(RunInfo(run.path, config.compressor_id, config.modality, config.reference, run.finished,
+                            config.created))
     return sorted(runs, key=lambda run: (run.created, str(run.path)))
 
 
-def latest_run(key: str, root: str | Path = "runs") -> Path | None:
-    """The newest finished run whose compressor id or modality is ``key``."""
+def _is_reference(run: RunInfo, registry: PluginRegistry | None) -> bool:
+    if registry is not None and run.compressor_id in registry.compressors:
+        return registry.compressors[run.compressor_id].reference
+    return run.reference
+
+
+def latest_run(key: str, root: str | Path = "runs", registry: PluginRegistry | None = None) -> Path | None:
+    """The newest finished run of compressor id ``key``, or of modality ``key``.
+
+    By modality, reference compressors (re-implementations kept for benchmarks) are never
+    chosen: a user naming ``audio`` gets the audio model, not the prototype.
+    """
     matches = [
-        run for run in find_runs(root) if run.finished and key in (run.compressor_id, run.modality)
+        run for run in find_runs(root)
+        if run.finished and (run.compressor_id == key or (run.modality == key and not _is_reference(run, registry)))
     ]
     return matches[-1].path if matches else None
 
 
-def resolve_run_or_id(ref: str | Path, registry: PluginRegistry | None = None, root: str | Path = "runs") -> Path:
+def resolve_run(ref: str | Path, registry: PluginRegistry | None = None, root: str | Path = "runs") -> Path:
     """A run directory from ``ref``: a run directory path, or a compressor id / modality.
 
     An id or modality means its newest finished run under ``root``; when there is none
@@ -117,11 +79,12 @@ def resolve_run_or_id(ref: str | Path, registry: PluginRegistry | None = None, r
     if (path / CONFIG_FILE).is_file():
         return path
     key = str(ref)
-    found = latest_run(key, root)
+    found = latest_run(key, root, registry)
     if found is not None:
         return found
     if registry is not None:
-        ids = sorted(spec.id for spec in registry.compressors.values() if key in (spec.id, spec.modality))
+        ids = sorted(spec.id for spec in registry.compressors.values()
+                     if spec.id == key or (spec.modality == key and not spec.reference))
     else:
         ids = [key]
     if path.exists() or ("/" in key) or not ids:
@@ -138,47 +101,32 @@ def checkpoint_weights(run_dir: str | Path, which: Literal["best", "last"] = "be
 
     ``best`` falls back to ``last`` for runs without a validation split.
     """
-    folder = Path(run_dir) / CHECKPOINTS
+    folder = RunDirectory(run_dir).checkpoints
     for name in (which, "last") if which == "best" else (which,):
         pointer = folder / name
         if pointer.is_file():
-            weights = folder / f"{pointer.read_text(encoding='utf-8').strip()}.safetensors"
-            if weights.is_file():
+            stem = pointer.read_text(encoding="utf-8", errors="replace").strip()
+            weights = folder / f"{stem}.safetensors"
+            if "/" not in stem and weights.is_file():
                 return weights
-            raise SageError(f"{pointer} names {weights.name}, which is missing")
+            raise SageError(f"{pointer} names {stem!r}, which is not a checkpoint in {folder}")
     raise SageError(f"{run_dir}: no checkpoint yet (no {folder / which}); train or resume it with `sage train`")
 
 
-def compressor_class(config: dict[str, Any], registry: PluginRegistry | None = None) -> type[PuzzleCompressor]:
-    """The class that trained a run: the registered id if installed, else the stored ``factory``."""
-    compressor_id = str(config.get("compressor_id", ""))
-    if registry is not None and compressor_id in registry.compressors:
-        return registry.compressor(compressor_id).load()
-    factory = config.get("factory")
-    if not factory:
-        if registry is None:
-            from sage_core.plugins import load_plugins
+def compressor_class(config: RunConfig, registry: PluginRegistry | None = None) -> type[PuzzleCompressor]:
+    """The installed class of a run's compressor, by its registered id."""
+    if registry is None:
+        from sage_core.plugins import load_plugins
 
-            return compressor_class(config, load_plugins())
-        return registry.compressor(compressor_id).load()
-    from sage_core.specs import import_object
-
-    try:
-        return import_object(str(factory))
-    except (ImportError, AttributeError) as exc:
-        raise SageError(
-            f"compressor {compressor_id!r} ({factory}) cannot be imported: {exc}; is its plugin installed?"
-        ) from None
+        registry = load_plugins()
+    return registry.compressor(config.compressor_id).load()
 
 
-def check_compressor_version(run_dir: str | Path, config: dict[str, Any], cls: type[PuzzleCompressor]) -> None:
-    """Refuse a run made by another version of its compressor: its weights and puzzles differ.
-
-    Runs written before versions were recorded carry none and are accepted.
-    """
-    stored = config.get("compressor_version")
+def check_compressor_version(run_dir: str | Path, config: RunConfig, cls: type[PuzzleCompressor]) -> None:
+    """Refuse a run made by another version of its compressor: its weights and puzzles differ."""
+    stored = config.compressor_version
     if stored is not None and str(stored) != cls.version:
-        release = " ".join(str(config[key]) for key in ("plugin", "plugin_version") if config.get(key))
+        release = " ".join(value for value in (config.plugin, config.plugin_version) if value)
         made_by = f" ({release})" if release else ""
         raise SageError(
             f"{run_dir}: trained with {cls.id} version {stored}{made_by}, but the installed {cls.id} is "
@@ -187,7 +135,7 @@ def check_compressor_version(run_dir: str | Path, config: dict[str, Any], cls: t
         )
 
 
-def build_compressor(cls: type[PuzzleCompressor], config: Any, seed: int) -> PuzzleCompressor:
+def build_compressor(cls: type[PuzzleCompressor], config: object, seed: int) -> PuzzleCompressor:
     """The untrained model of a seed: ``torch.manual_seed(seed)`` then ``cls(config)``.
 
     The trainer builds its model through this function too, so the untrained model an
@@ -196,7 +144,7 @@ def build_compressor(cls: type[PuzzleCompressor], config: Any, seed: int) -> Puz
     import torch
 
     torch.manual_seed(seed)
-    return cls(config)
+    return cls(config)  # type: ignore[arg-type]
 
 
 def load_compressor(
@@ -210,14 +158,19 @@ def load_compressor(
     ``which``: ``best`` (lowest validation loss; ``last`` when there was no validation),
     ``last`` (newest checkpoint) or ``untrained`` (the seed's initial weights).
     """
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    cls = compressor_class(config, registry)
-    check_compressor_version(run_dir, config, cls)
-    model_config = cls.Config.model_validate(config["config"])
-    model = build_compressor(cls, model_config, int(config.get("seed", 0)))
-    if which != "untrained":
-        from sage_core.training.checkpoint import load_weights
+    from sage_core.config import resolve_config
 
-        load_weights(model, checkpoint_weights(run_dir, which))
+    run = RunDirectory(run_dir)
+    config = run.config()
+    cls = compressor_class(config, registry)
+    check_compressor_version(run.path, config, cls)
+    try:
+        model_config = resolve_config(cls.Config, config.config)
+    except SageError as exc:
+        raise SageError(f"{run.config_path}: its config does not fit {cls.id} ({exc})") from None
+    model = build_compressor(cls, model_config, config.seed)
+    if which != "untrained":
+        from sage_core.weights import load_weights
+
+        load_weights(model, checkpoint_weights(run.path, which))
     return model.to(device).eval()

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sage_core.errors import PluginError
+
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -25,9 +27,45 @@ def import_object(path: str) -> Any:
     return obj
 
 
+def _import_factory(factory: str, what: str) -> Any:
+    """``import_object`` with a ``PluginError`` naming ``what`` when the code cannot be imported."""
+    try:
+        return import_object(factory)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PluginError(f"{what}: {factory} cannot be imported ({exc}); is its plugin installed?") from None
+
+
 def _check_id(kind: str, value: str) -> None:
     if not _ID.match(value):
         raise ValueError(f"{kind} id {value!r} must be lower-case letters, digits and '_'")
+
+
+@dataclass(frozen=True)
+class ModalitySpec:
+    """A modality a plugin offers: observations of one kind (``sage_core.Modality``).
+
+    ``factory`` is ``"module:Class"`` of a ``Modality`` subclass. Compressors and data
+    sources name a modality by ``name``; it must be registered by some installed plugin.
+    """
+
+    name: str
+    factory: str
+    summary: str = ""
+    plugin: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        _check_id("modality", self.name)
+        if ":" not in self.factory:
+            raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
+
+    def load(self) -> Any:
+        """Import and return the modality class, checked against this spec."""
+        from sage_core.modality import Modality
+
+        cls = _import_factory(self.factory, f"modality {self.name!r}")
+        if not (isinstance(cls, type) and issubclass(cls, Modality)) or getattr(cls, "name", None) != self.name:
+            raise PluginError(f"modality {self.name!r}: {self.factory} is not a Modality subclass named {self.name!r}")
+        return cls
 
 
 @dataclass(frozen=True)
@@ -36,7 +74,9 @@ class CompressorSpec:
 
     ``factory`` is ``"module:Class"`` of a ``PuzzleCompressor`` subclass; ``config``
     optionally names its pydantic config class in a torch-free module, so
-    ``sage info`` can show the schema without importing the model.
+    ``sage info`` can show the schema without importing the model. A ``reference``
+    compressor (a re-implementation kept for benchmarks) is never chosen when a user names
+    a modality (``sage encode audio``, ``sage compare audio``); name it by id instead.
     """
 
     id: str
@@ -44,6 +84,7 @@ class CompressorSpec:
     factory: str
     summary: str = ""
     config: str | None = None
+    reference: bool = False
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -53,8 +94,19 @@ class CompressorSpec:
             raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
 
     def load(self) -> Any:
-        """Import and return the compressor class."""
-        return import_object(self.factory)
+        """Import and return the compressor class, checked against this spec."""
+        from sage_core.contract import PuzzleCompressor
+
+        cls = _import_factory(self.factory, f"compressor {self.id!r}")
+        if not (isinstance(cls, type) and issubclass(cls, PuzzleCompressor)):
+            raise PluginError(f"compressor {self.id!r}: {self.factory} is not a PuzzleCompressor subclass")
+        modality = getattr(getattr(cls, "Modality", None), "name", None)
+        if getattr(cls, "id", None) != self.id or modality != self.modality:
+            raise PluginError(
+                f"compressor {self.id!r}: {self.factory} declares id {getattr(cls, 'id', None)!r} and modality "
+                f"{modality!r}, but was registered as {self.id!r} of modality {self.modality!r}"
+            )
+        return cls
 
     def load_config(self) -> Any:
         """Return the pydantic config class, importing as little as possible."""
@@ -68,7 +120,7 @@ class DataSourceSpec:
     """A named data loader for a modality, selected with ``sage train ID --source NAME``.
 
     ``factory`` is ``"module:function"`` with the signature
-    ``(config, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits``.
+    ``(modality: Modality, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits``.
     """
 
     name: str

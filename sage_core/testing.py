@@ -6,8 +6,8 @@
         check_compressor("my_puzzle")          # by registered id, with its default config
         check_compressor(MyCompressor(cfg))    # or an instance (tiny sizes for speed)
 
-It raises ``AssertionError`` naming the broken rule. Samples come from the
-compressor's own held-out data unless ``samples`` is given.
+It raises ``AssertionError`` naming the broken rule: the compressor's and its modality's.
+Samples come from the modality's own held-out data unless ``samples`` is given.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from torch import Tensor
 
 from sage_core.config import CompressorConfig
 from sage_core.contract import CompressorOutput, PuzzleCompressor
-from sage_core.data import DataReport, cache_dir
+from sage_core.data import DataReport, cache_dir, labels_of
 from sage_core.errors import ConfigError
+from sage_core.modality import Modality
 from sage_core.puzzle import Puzzle
 
 
@@ -31,18 +32,33 @@ def _instantiate(id_or_instance: str | PuzzleCompressor) -> PuzzleCompressor:
         return id_or_instance
     from sage_core.plugins import load_plugins
 
-    spec = load_plugins().compressor(id_or_instance)
-    cls = spec.load()
-    assert cls.id == spec.id, f"class id {cls.id!r} differs from registered id {spec.id!r}"
+    registry = load_plugins()
+    spec = registry.compressor(id_or_instance)
+    cls = spec.load()  # checks the class's id and modality against the spec
+    assert spec.modality in registry.modalities, f"modality {spec.modality!r} is not registered"
+    assert registry.modality(spec.modality).load() is cls.Modality, (
+        f"{cls.__name__}.Modality is not the registered modality {spec.modality!r}")
     return cls(cls.Config())
 
 
 def _held_out_samples(compressor: PuzzleCompressor, n: int) -> Tensor:
-    splits = type(compressor).build_datasets(compressor.config, None, cache_dir(), DataReport())
+    splits = compressor.modality.build_datasets(None, cache_dir(), DataReport())
     dataset = splits.test if len(splits.test) else splits.validation  # type: ignore[arg-type]
     count = min(n, len(dataset))  # type: ignore[arg-type]
     assert count >= 2, "the embedded default data needs at least 2 held-out samples"
+    _check_labels(splits, dataset)
     return torch.stack([dataset[i] for i in range(count)])
+
+
+def _check_labels(splits: object, dataset: object) -> None:
+    """Labels, where a modality's data has them, are class indices aligned with the samples."""
+    labels = labels_of(dataset)  # type: ignore[arg-type]
+    classes = getattr(splits, "classes", None)
+    if labels is None:
+        return
+    assert classes, "samples carry labels but DataSplits.classes names none"
+    assert len(labels) == len(dataset), "labels are not aligned with the samples"  # type: ignore[arg-type]
+    assert int(labels.min()) >= 0 and int(labels.max()) < len(classes), "a label is outside DataSplits.classes"
 
 
 def check_compressor(
@@ -53,8 +69,9 @@ def check_compressor(
     """Run every contract check; return the compressor for further tests."""
     compressor = _instantiate(id_or_instance)
     cls = type(compressor)
-    for attribute in ("id", "modality", "version", "Config"):
+    for attribute in ("id", "Modality", "version", "Config"):
         assert getattr(cls, attribute, None), f"{cls.__name__}.{attribute} is not set"
+    _check_modality_class(cls)
     x = samples if samples is not None else _held_out_samples(compressor, n)
     torch.manual_seed(0)
     compressor.eval()
@@ -68,6 +85,14 @@ def check_compressor(
     _check_analysis(compressor, x)
     compressor.eval()
     return compressor
+
+
+def _check_modality_class(cls: type[PuzzleCompressor]) -> None:
+    modality = cls.Modality
+    assert isinstance(modality, type) and issubclass(modality, Modality), "Modality must subclass sage_core.Modality"
+    assert getattr(modality, "name", None), f"{modality.__name__}.name is not set"
+    assert isinstance(cls.Config().modality, modality.Config), (
+        f"{cls.Config.__name__}.modality must be a {modality.Config.__name__} (the modality's config)")
 
 
 def _check_config(cls: type[PuzzleCompressor]) -> None:
@@ -137,27 +162,28 @@ def _check_puzzle_round_trip(compressor: PuzzleCompressor, x: Tensor) -> None:
         assert loaded == puzzle, "puzzle save/load is not lossless"
         decoded = compressor.decode(loaded)
         assert decoded.shape == x.shape, "decode(Puzzle) does not restore the input shape"
-        written = compressor.write_output(decoded[:1], Path(tmp) / "out")
+        written = compressor.modality.write_output(decoded[:1], Path(tmp) / "out")
         assert written and all(Path(p).exists() for p in written), "write_output wrote nothing"
-    assert puzzle.meta.compressor_id == compressor.id and puzzle.meta.modality == compressor.modality
+    assert puzzle.meta.compressor_id == compressor.id and puzzle.meta.modality == compressor.modality.name
 
 
 def _check_analysis(compressor: PuzzleCompressor, x: Tensor) -> None:
+    modality = compressor.modality
     with torch.no_grad():
         x_hat = compressor.decode_codes(compressor.encode_codes(x))
-        metrics = compressor.reconstruction_metrics(x, x_hat)
-        for name in {compressor.primary_metric, "mse01"}:
+        metrics = modality.reconstruction_metrics(x, x_hat)
+        for name in {modality.primary_metric, "mse01"}:
             assert name in metrics, f"reconstruction_metrics lacks {name!r}"
         for name, value in metrics.items():
             assert value.shape == (len(x),), f"metric {name!r} must be per sample (N,), got {tuple(value.shape)}"
             assert torch.isfinite(value).all(), f"metric {name!r} is not finite"
-        base_codes, base_hat = compressor.baseline_codec(x)
+        base_codes, base_hat = modality.baseline_codec(x)
         assert base_codes.shape == (len(x), 30, 30), "baseline_codec codes must be (N, 30, 30)"
         assert int(base_codes.min()) >= 0 and int(base_codes.max()) <= 9, "baseline codes must be 0-9"
         assert base_hat.shape == x.shape, "baseline_codec reconstruction must have the input's shape"
-        intensity = compressor.cell_intensity(x_hat)
+        intensity = modality.cell_intensity(x_hat)
         assert intensity.shape == (len(x), 30, 30), "cell_intensity must be (N, 30, 30)"
-        image = np.asarray(compressor.to_image(x[0]))
+        image = np.asarray(modality.to_image(x[0]))
         assert image.ndim in (2, 3) and np.isfinite(image).all(), "to_image must give a finite 2-D/RGB image"
 
 

@@ -47,12 +47,11 @@ def registry(plugin_site: Path):
 
 @pytest.fixture(scope="module")
 def trained_run(registry, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real 20-step toy training; the trainer calls ``evaluate_run`` at its end."""
-    from sage_core.training import run_training
+    """A real 20-step toy training, evaluated as `sage train` does at its end."""
+    from toy_runs import train_toy
 
     out = tmp_path_factory.mktemp("runs") / "toy_puzzle" / "run"
-    return run_training("toy_puzzle", max_steps=20, out=out, registry=registry, progress="off",
-                        overrides=["train.eval_max_samples=100"])
+    return train_toy(registry, out, "train.eval_max_samples=100", max_steps=20, evaluate=True)
 
 
 def _evaluate(toy, batch_size: int, n: int = 48) -> tuple[dict, list]:
@@ -79,9 +78,9 @@ def test_statistics_do_not_depend_on_the_batch_size(toy) -> None:
 def test_recon_is_the_mean_over_samples_of_the_modality_metrics(toy) -> None:
     result, _ = _evaluate(toy, batch_size=7)
     x = toy.smooth_fields(48, seed=5)
-    compressor = toy.ToyCompressor()
-    codes, x_hat = compressor.baseline_codec(x)
-    expected = {name: float(v.mean()) for name, v in compressor.reconstruction_metrics(x, x_hat).items()}
+    modality = toy.ToyModality()
+    codes, x_hat = modality.baseline_codec(x)
+    expected = {name: float(v.mean()) for name, v in modality.reconstruction_metrics(x, x_hat).items()}
     baseline = result["models"]["baseline"]
     assert baseline["recon"] == pytest.approx(expected)
     assert baseline["mse01"] == pytest.approx(expected["mse01"])
@@ -142,6 +141,7 @@ def test_training_run_writes_a_complete_evaluation(trained_run: Path) -> None:
     assert evaluation["compressor_id"] == "toy_puzzle" and evaluation["modality"] == "toy"
     assert set(evaluation["models"]) == {"trained", "untrained", "baseline"}
     assert evaluation["improvement"]["over_untrained"]["trained_is_better"] is True
+    assert evaluation["seed"] == 0 and evaluation["data"] is None
     assert evaluation["batch_invariance"]["identical"] is True
     assert evaluation["encode_latency_ms"] > 0 and evaluation["encode_throughput_per_s"] > 0
     assert evaluation["figures"]
@@ -156,7 +156,7 @@ def test_untrained_model_is_the_seeds_initial_model(trained_run: Path, registry)
 
     evaluation = json.loads((trained_run / "evaluation.json").read_text())
     untrained = load_compressor(trained_run, "untrained", registry=registry)
-    splits = type(untrained).build_datasets(untrained.config, None, trained_run, DataReport())
+    splits = untrained.modality.build_datasets(None, trained_run, DataReport())
     codes = untrained.encode_codes(splits.test.samples[:100])  # the test split, capped
     histogram = np.bincount(codes.numpy().ravel(), minlength=10).tolist()
     assert evaluation["models"]["untrained"]["code_histogram"] == histogram

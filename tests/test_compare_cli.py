@@ -28,18 +28,20 @@ def runs_root(plugin_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """Two finished toy runs: ``first`` evaluated by the trainer, ``second`` not evaluated yet."""
     import torch
 
+    from toy_runs import train_toy
+
     from sage_core.plugins import load_plugins
-    from sage_core.training import run_training
 
     registry = load_plugins(environ={"SAGE_DISABLE_PLUGINS": BROKEN_PLUGINS})
     root = tmp_path_factory.mktemp("runs")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        run_training("toy_puzzle", max_steps=20, out=root / "toy_puzzle" / "first", registry=registry,
-                     progress="off", overrides=["train.eval_max_samples=64"])
-        run_training("toy_puzzle", max_steps=10, out=root / "toy_puzzle" / "second", registry=registry,
-                     progress="off", evaluate=False, overrides=["channels=4", "train.eval_max_samples=64"])
+        train_toy(registry, root / "toy_puzzle" / "first", "train.eval_max_samples=64", max_steps=20, evaluate=True)
+        train_toy(registry, root / "toy_puzzle" / "second", "channels=4", "train.eval_max_samples=64", max_steps=10)
+        # The newest run is a reference compressor's: naming the modality must never pick it.
+        train_toy(registry, root / "toy_reference" / "third", "train.eval_max_samples=64", max_steps=2,
+                  compressor="toy_reference", evaluate=True)
     finally:
         torch.set_num_threads(threads)
     return root
@@ -58,7 +60,14 @@ def compared(runs_root: Path, cli_env: dict[str, str], tmp_path_factory: pytest.
 def test_compare_evaluates_a_run_that_has_no_evaluation(runs_root: Path, compared: dict) -> None:
     second = runs_root / "toy_puzzle" / "second"
     assert (second / "evaluation.json").is_file()
+    # "toy" is the newest finished run of the modality that is not a reference compressor's:
+    # the toy_reference run is newer, and never picked by modality.
     assert [Path(run["run"]).name for run in compared["data"]["runs"]] == ["second", "first"]
+
+
+def test_a_reference_compressor_is_compared_only_when_named(runs_root: Path, cli_env: dict[str, str]) -> None:
+    result = run_sage("compare", "toy_reference", "--json", "--runs-root", str(runs_root), env=cli_env)
+    assert [run["compressor_id"] for run in json.loads(result.stdout)["runs"]] == ["toy_reference"]
 
 
 def test_json_carries_each_runs_own_figures(runs_root: Path, compared: dict) -> None:

@@ -27,7 +27,9 @@ def test_scaffolded_plugin_installs_passes_its_tests_and_is_listed(tmp_path: Pat
     root = tmp_path / "sage-sea-ice"
     assert str(root) in result.stdout
     plugin_py = (root / "sage_sea_ice" / "plugin.py").read_text()
-    assert "SAGE_PLUGIN_API = 1" in plugin_py and "import torch" not in plugin_py
+    from sage_core import PLUGIN_API
+
+    assert f"SAGE_PLUGIN_API = {PLUGIN_API}" in plugin_py and "import torch" not in plugin_py
 
     site = tmp_path / "site"
     subprocess.run(
@@ -46,7 +48,7 @@ def test_scaffolded_plugin_installs_passes_its_tests_and_is_listed(tmp_path: Pat
     listed = {row["name"]: row for row in json.loads(run_sage("plugins", "--json", env=env).stdout)}
     row = listed["sage-sea-ice"]
     assert row["status"] == "ok", row
-    assert row["compressors"] == ["sea_ice_puzzle"]
+    assert row["modalities"] == ["radar"] and row["compressors"] == ["sea_ice_puzzle"]
     assert run_sage("sea-ice-hello", env=env).stdout.strip() == "hello from sage-sea-ice"
 
 

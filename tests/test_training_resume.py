@@ -15,7 +15,7 @@ from cli_runner import SAGE, run_sage
 from safetensors.torch import load_file
 
 # 8 batches per epoch, 6 epochs: long enough to kill mid-run, short enough for a test.
-SMALL = ["-o", "train_samples=64", "-o", "eval_samples=8", "-o", "train.batch_size=8", "-o", "train.epochs=6",
+SMALL = ["-o", "modality.train_samples=64", "-o", "modality.eval_samples=8", "-o", "train.batch_size=8", "-o", "train.epochs=6",
          "-o", "train.log_every_s=0.5", "--device", "cpu", "--no-evaluate"]
 
 

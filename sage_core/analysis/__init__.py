@@ -11,8 +11,8 @@ from typing import Any
 __all__ = ["evaluate_run"]
 
 
-def evaluate_run(run_dir: Any, split: str = "test", registry: Any = None, progress: Any = None) -> dict[str, Any]:
-    """Evaluate a run; see :func:`sage_core.analysis.evaluate.evaluate_run`."""
+def evaluate_run(run_dir: Any, **options: Any) -> Any:
+    """Evaluate a run; see :func:`sage_core.analysis.evaluate.evaluate_run` for ``options``."""
     from sage_core.analysis.evaluate import evaluate_run as run
 
-    return run(run_dir, split=split, registry=registry, progress=progress)
+    return run(run_dir, **options)

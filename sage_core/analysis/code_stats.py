@@ -1,7 +1,7 @@
 """Statistics of puzzle codes accumulated over a whole data set (numpy only, no torch).
 
-The prototype averaged perplexity per batch, so ten batches that each used a single
-code scored 1.0 while "using 10/10 codes". Here every statistic is a running count
+Averaging perplexity per batch would let ten batches that each use a single code score
+1.0 while "using 10/10 codes". Here every statistic is a running count
 updated batch by batch and turned into a number only at the end, over all samples.
 """
 
@@ -12,12 +12,7 @@ from typing import Any
 
 import numpy as np
 
-NUM_CODES = 10
-GRID = 30
-#: Bits a cell can carry: log2 10.
-MAX_BITS_PER_CELL = math.log2(NUM_CODES)
-#: Bits a puzzle can carry: 900 cells x log2 10, about 2,990.
-CAPACITY_BITS = GRID * GRID * MAX_BITS_PER_CELL
+from sage_core.grid import CAPACITY_BITS, GRID_SIZE as GRID, MAX_BITS_PER_CELL, NUM_CODES
 
 
 def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray | float:

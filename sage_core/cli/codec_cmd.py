@@ -1,44 +1,68 @@
-"""``sage encode`` and ``sage decode``: files to puzzles and puzzles back to files."""
+"""``sage encode``, ``sage decode`` and ``sage show``: files to puzzles and puzzles back to files.
+
+Nothing a user has is lost: an output never replaces an input, and replaces another
+existing file only with ``--force``; every source in a puzzle file decodes to its own output.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import re
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sage_core.cli.main import get_registry
+from sage_core.cli.context import get_registry
+from sage_core.errors import InputError
 
 
-def _load(ref: str, runs_root: Path):  # -> PuzzleCompressor
-    from sage_core.runs import load_compressor, resolve_run_or_id
+def _load(ref: str, runs_root: Path) -> Any:  # -> PuzzleCompressor
+    from sage_core.runs import load_compressor, resolve_run
 
-    run_dir = resolve_run_or_id(ref, get_registry(), root=runs_root)
+    run_dir = resolve_run(ref, get_registry(), root=runs_root)
     return load_compressor(run_dir, registry=get_registry())
+
+
+def check_output(out: Path, inputs: tuple[Path, ...] = (), force: bool = False) -> None:
+    """Refuse an output path that would destroy something: an input, a folder, a file without --force."""
+    for source in inputs:
+        if source.exists() and out.exists() and out.resolve() == source.resolve():
+            raise InputError(out, "is one of the inputs; choose another --out (inputs are never overwritten)")
+    if out.is_dir():
+        raise InputError(out, "is a folder; --out names the puzzle file to write (e.g. puzzles.npz)")
+    if out.exists() and not force:
+        raise InputError(out, "already exists; pass --force to replace it")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(out, f"cannot be created: {parent} is a file, not a folder")
 
 
 @click.command("encode")
 @click.argument("model")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out", required=True, type=click.Path(path_type=Path), help="Puzzle file to write (.npz).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists (never an input file).")
 @click.option("--png", is_flag=True, help="Also render each puzzle as PNG next to --out.")
 @click.option("--text", is_flag=True, help="Also print each puzzle as digits.")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
-def encode_command(model: str, files: tuple[Path, ...], out: Path, png: bool, text: bool, runs_root: Path) -> None:
+def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, png: bool, text: bool,
+                   runs_root: Path) -> None:
     """Encode FILES with MODEL (a run directory, or a compressor id/modality: its latest run).
 
     Files of any length are cut into windows; each window becomes one puzzle, named
     FILE#INDEX in the puzzle metadata. An unreadable file is reported and skipped;
     the others are still encoded, and the exit status is 1.
     """
-    from sage_core.errors import InputError
     from sage_core.puzzle import concatenate
 
+    check_output(out, files, force)
     compressor = _load(model, runs_root)
     puzzles, failed = [], 0
     for path in files:
         try:
-            x = compressor.read_file(path)
+            x = compressor.modality.read_file(path)
         except InputError as exc:
             click.echo(f"sage: error: {exc}", err=True)
             failed += 1
@@ -47,10 +71,10 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, png: bool, te
     if not puzzles:
         raise click.exceptions.Exit(1)
     batch = concatenate(puzzles)
-    batch.save(out)
+    _write(lambda: batch.save(out), out)
     click.echo(f"wrote {len(batch)} puzzle(s) from {len(puzzles)} file(s) to {out}")
     if png:
-        written = batch.save_png(out.with_suffix(".png"))
+        written = _write(lambda: batch.save_png(out.with_suffix(".png")), out)
         click.echo(f"wrote {len(written)} PNG file(s) next to {out}")
     if text:
         click.echo(batch.to_text())
@@ -58,28 +82,60 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, png: bool, te
         raise click.exceptions.Exit(1)
 
 
-def _source_groups(sources: tuple[str, ...], n: int) -> "OrderedDict[str, list[int]]":
-    """Puzzle indices grouped by the file they came from (``FILE#INDEX`` sources)."""
-    groups: OrderedDict[str, list[int]] = OrderedDict()
+def _write(action: Any, target: Path) -> Any:
+    """Run a write; an OS refusal (permissions, full disk) becomes one line naming ``target``."""
+    try:
+        return action()
+    except OSError as exc:
+        raise InputError(target, f"cannot be written ({exc.strerror or exc})") from None
+
+
+def source_groups(sources: tuple[str, ...], n: int) -> list[tuple[str, list[int]]]:
+    """Puzzle indices grouped by the observation they came from (``FILE#INDEX`` sources).
+
+    A group is a run of consecutive windows of one source; the same file encoded twice
+    (its window index starting again) is two groups, so each gets its own output.
+    """
+    groups: list[tuple[str, list[int]]] = []
+    previous: tuple[str, int] | None = None
     for index in range(n):
-        source = sources[index].rsplit("#", 1)[0] if sources else "puzzle"
-        groups.setdefault(source, []).append(index)
+        source, _, window = sources[index].rpartition("#") if sources and "#" in sources[index] else (
+            sources[index] if sources else "puzzle", "", "")
+        number = int(window) if window.isdigit() else -1
+        if previous is None or source != previous[0] or number <= previous[1]:
+            groups.append((source, []))
+        groups[-1][1].append(index)
+        previous = (source, number)
     return groups
+
+
+def output_names(groups: list[tuple[str, list[int]]]) -> list[str]:
+    """A distinct, safe file name (no folders, no suffix) for each group's output."""
+    names: list[str] = []
+    for source, _ in groups:
+        stem = Path(source.replace("\\", "/")).stem
+        stem = re.sub(r"[^\w.-]+", "_", stem).strip(".") or "puzzle"
+        name, n = stem, 1
+        while name in names:
+            n += 1
+            name = f"{stem}-{n}"
+        names.append(name)
+    return names
 
 
 @click.command("decode")
 @click.argument("model")
 @click.argument("puzzles", type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out", required=True, type=click.Path(path_type=Path),
-              help="Output file (one source) or directory (one file per source).")
+              help="Output file (one source) or folder (one file per source).")
+@click.option("--force", is_flag=True, help="Replace outputs that exist already.")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
-def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> None:
+def decode_command(model: str, puzzles: Path, out: Path, force: bool, runs_root: Path) -> None:
     """Decode a puzzle file with MODEL into something to look at or listen to.
 
     Puzzles from one source file become one output (e.g. one WAV for a long
-    recording). With several sources, --out is a directory.
+    recording). With several sources, --out is a folder and each source gets its own file.
     """
-    from sage_core.errors import InputError
     from sage_core.puzzle import Puzzle
 
     puzzle = Puzzle.load(puzzles)
@@ -88,15 +144,53 @@ def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> Non
         reconstruction = compressor.decode(puzzle)
     except InputError as exc:
         raise InputError(puzzles, exc.problem) from None
-    groups = _source_groups(puzzle.meta.sources, len(puzzle))
-    single = len(groups) == 1 and out.suffix != ""
+    groups = source_groups(puzzle.meta.sources, len(puzzle))
+    single = len(groups) == 1 and out.suffix != "" and not out.is_dir()
+    if not single and out.exists() and not out.is_dir():
+        raise InputError(out, f"is a file, but {len(groups)} sources need a folder; choose a folder for --out")
+    targets = [out] if single else [out / name for name in output_names(groups)]
+    modality = compressor.modality
     written: list[Path] = []
-    for source, indices in groups.items():
-        target = out if single else out / Path(source).stem
-        target.parent.mkdir(parents=True, exist_ok=True)
-        written += compressor.write_output(reconstruction[indices], target)
+    with _staging(out if not single else out.parent) as staging:
+        staged = []
+        for (source, indices), target in zip(groups, targets):
+            files = _write(lambda: modality.write_output(reconstruction[indices], staging / target.name), target)
+            staged += [(Path(f), target.parent / Path(f).name) for f in files]
+        clashes = [final for _, final in staged if final.exists()]
+        if clashes and not force:
+            raise InputError(clashes[0], "already exists; pass --force to replace it")
+        for made, final in staged:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            _write(lambda: made.replace(final), final)
+            written.append(final)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+class _staging:
+    """A scratch folder beside the outputs, so a decode that fails half way leaves nothing behind."""
+
+    def __init__(self, near: Path) -> None:
+        self.near = near
+
+    def __enter__(self) -> Path:
+        import tempfile
+
+        parent = self.near if self.near.is_dir() else self.near.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(self.near, f"cannot be created: {parent} is a file, not a folder")
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=".sage-decode-", dir=parent))
+        except OSError as exc:
+            raise InputError(parent, f"cannot be written ({exc.strerror or exc})") from None
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 @click.command("show")
@@ -121,7 +215,7 @@ def show_command(puzzles: Path, index: int | None, png: Path | None) -> None:
         click.echo(f"\n# {single.meta.sources[0] if single.meta.sources else i}")
         click.echo(single.to_text())
     if png is not None:
-        for path in puzzle.save_png(png):
+        for path in _write(lambda: puzzle.save_png(png), png):
             click.echo(f"wrote {path}")
 
 

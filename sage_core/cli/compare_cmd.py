@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sage_core.cli.main import get_registry
+from sage_core.cli.context import get_registry
 
 
 @click.command("compare")
@@ -21,7 +21,7 @@ def compare_command(refs: tuple[str, ...], as_json: bool, report: Path | None, r
 
     Reads each run's evaluation.json; a run without one is evaluated first.
     """
-    from sage_core.cli.evaluate_cmd import evaluate_with_progress
+    from sage_core.cli.evaluation_view import evaluate_with_progress
     from sage_core.compare.loading import has_evaluation, label_runs, load_run, resolve_runs
     from sage_core.compare.table import comparison, print_table
 

@@ -6,6 +6,7 @@ Every command module is imported here, but none imports torch at module level, s
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -24,22 +25,6 @@ class SageGroup(click.Group):
             ctx.exit(2)
 
 
-def get_registry(ctx: click.Context | None = None) -> Any:
-    """The plugin registry for this invocation, loaded once."""
-    ctx = ctx or click.get_current_context()
-    root = ctx.find_root()
-    if root.obj is None:
-        from sage_core.plugins import load_plugins
-
-        root.obj = load_plugins()
-    return root.obj
-
-
-def complete_compressor_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion for compressor ids."""
-    return [cid for cid in sorted(get_registry(ctx).compressors) if cid.startswith(incomplete)]
-
-
 @click.group(cls=SageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sage-core", prog_name="sage")
 def cli() -> None:
@@ -54,15 +39,8 @@ def cli() -> None:
 
 
 def build_cli() -> click.Group:
-    """Attach the built-in commands and every plugin's commands."""
-    from sage_core.cli import (
-        codec_cmd,
-        compare_cmd,
-        evaluate_cmd,
-        plugin_cmd,
-        plugins_cmd,
-        train_cmd,
-    )
+    """Attach the built-in commands (plugin commands are added by the registry)."""
+    from sage_core.cli import codec_cmd, compare_cmd, evaluate_cmd, plugin_cmd, plugins_cmd, train_cmd
 
     for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd):
         for command in module.COMMANDS:
@@ -73,9 +51,13 @@ def build_cli() -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     from sage_core.plugins import load_plugins
 
-    registry = load_plugins()
-    group = build_cli()
-    registry.add_commands(group)
+    try:
+        registry = load_plugins()
+        group = build_cli()
+        registry.add_commands(group)
+    except SageError as exc:  # strict plugin mode: the first broken plugin ends the program
+        click.echo(f"sage: error: {exc}", err=True)
+        sys.exit(2)
     group.main(args=argv, prog_name="sage", obj=registry)
 
 

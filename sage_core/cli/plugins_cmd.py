@@ -6,7 +6,7 @@ import json
 
 import click
 
-from sage_core.cli.main import complete_compressor_ids, get_registry
+from sage_core.cli.context import complete_compressor_ids, get_registry
 
 
 @click.command("plugins")
@@ -22,12 +22,15 @@ def plugins_command(as_json: bool) -> None:
         click.echo("No sage plugins installed.")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("plugin", "version", "entry point", "compressors", "status")
+    table = Table("plugin", "version", "entry point", "modalities", "compressors", "status")
     for row in rows:
         status = row["status"] if row["status"] != "error" else f"error: {row['error']}"
-        table.add_row(row["name"], row["version"], row["entry_point"], ", ".join(row["compressors"]), status)
+        cells = (row["name"], row["version"], row["entry_point"], ", ".join(row["modalities"]),
+                 ", ".join(row["compressors"]), status)
+        table.add_row(*(escape(str(cell)) for cell in cells))
     Console().print(table)
 
 
@@ -42,7 +45,8 @@ def info_command(compressor_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(schema, indent=2))
         return
-    click.echo(f"{spec.id}  (modality: {spec.modality}, plugin: {spec.plugin})")
+    reference = ", reference only: never picked by modality" if spec.reference else ""
+    click.echo(f"{spec.id}  (modality: {spec.modality}, plugin: {spec.plugin}{reference})")
     if spec.summary:
         click.echo(spec.summary)
     click.echo("\nconfig (override with -o key=value or --config FILE.toml):")

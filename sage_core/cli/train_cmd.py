@@ -1,53 +1,57 @@
-"""``sage train``: train any registered compressor with the shared trainer."""
+"""``sage train``: train any registered compressor with the shared trainer, then evaluate it.
+
+The options are generated from ``TrainingRequest``'s fields, where each is written once.
+"""
 
 from __future__ import annotations
 
-import json
 import os
+import types
+import typing
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
-from sage_core.cli.main import complete_compressor_ids, get_registry
+from sage_core.cli.context import complete_compressor_ids, get_registry
+from sage_core.training.request import TrainingRequest
+
+
+def _click_type(annotation: Any) -> tuple[Any, bool]:
+    """A field's annotation -> (click type, multiple)."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if typing.get_origin(annotation) is typing.Literal:
+        return click.Choice([str(value) for value in typing.get_args(annotation)]), False
+    if typing.get_origin(annotation) is tuple:
+        return _click_type(typing.get_args(annotation)[0])[0], True
+    if annotation is Path:
+        return click.Path(path_type=Path), False
+    return annotation, False
+
+
+def request_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one click option per ``TrainingRequest`` field that declares one."""
+    hints = typing.get_type_hints(TrainingRequest)
+    for field in reversed(fields(TrainingRequest)):
+        cli = dict(field.metadata.get("cli", {}))
+        if not cli:
+            continue
+        click_type, multiple = _click_type(hints[field.name])
+        default = () if multiple else (None if field.default is MISSING else field.default)
+        function = click.option(*cli.pop("flags"), field.name, type=click_type, multiple=multiple, default=default,
+                                show_default=default not in (None, ()), **cli)(function)
+    return function
 
 
 @click.command("train")
-@click.argument("compressor_id", required=False, shell_complete=complete_compressor_ids)
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML file of config values.")
-@click.option("-o", "--override", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Set one config value, e.g. -o train.lr=3e-4 (repeatable; wins over --config).")
-@click.option("--data", "data_path", type=click.Path(path_type=Path),
-              help="Your data (default: the embedded data set).")
-@click.option("--source", help="A registered data source to read --data with (see `sage plugins`).")
-@click.option("--out", type=click.Path(path_type=Path), help="Run directory [default: runs/ID/UTC-TIMESTAMP].")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the initial weights and the shuffling (a resumed run keeps its own).")
-@click.option("--epochs", type=int, help="Passes over the training split (train.epochs).")
-@click.option("--max-steps", type=int, help="Stop cleanly after this many steps (train.max_steps).")
-@click.option("--max-minutes", type=float, help="Stop cleanly after this wall time (train.max_minutes).")
-@click.option("--threads", type=int, help="Torch CPU threads per process (train.threads); 1 on a busy machine.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--resume", type=click.Path(path_type=Path, file_okay=False), help="Continue this run directory.")
-@click.option("--nproc", type=int, default=1, show_default=True, help="Data-parallel processes on this machine.")
+@click.argument("compressor", required=False, shell_complete=complete_compressor_ids)
+@request_options
 @click.option("--no-evaluate", is_flag=True, help="Skip the test-split evaluation at the end.")
-def train_command(
-    compressor_id: str | None,
-    config_path: Path | None,
-    overrides: tuple[str, ...],
-    data_path: Path | None,
-    source: str | None,
-    out: Path | None,
-    seed: int,
-    epochs: int | None,
-    max_steps: int | None,
-    max_minutes: float | None,
-    threads: int | None,
-    device: str,
-    resume: Path | None,
-    nproc: int,
-    no_evaluate: bool,
-) -> None:
-    """Train COMPRESSOR_ID into a run directory (config, metrics, checkpoints, summary).
+def train_command(no_evaluate: bool, **options: Any) -> None:
+    """Train COMPRESSOR into a run directory (config, metrics, checkpoints, summary), then evaluate it.
 
     \b
     Examples:
@@ -57,33 +61,26 @@ def train_command(
       sage train audio_puzzle --nproc 2            # two local processes
       torchrun --nproc-per-node 8 -m sage_core.cli train audio_puzzle --device cuda
     """
-    from sage_core.training import run_training
+    from sage_core.training import train
 
-    if compressor_id is None and resume is None:
-        raise click.UsageError("name a COMPRESSOR_ID to train, or --resume RUN_DIR")
-    run_dir = run_training(
-        compressor_id,
-        overrides=overrides,
-        config_path=config_path,
-        data_path=data_path,
-        source=source,
-        out=out,
-        seed=seed,
-        epochs=epochs,
-        max_steps=max_steps,
-        max_minutes=max_minutes,
-        threads=threads,
-        device=device,
-        resume=resume,
-        nproc=nproc,
-        registry=get_registry(),
-        evaluate=not no_evaluate,
-    )
-    evaluation = Path(run_dir) / "evaluation.json"
-    if not no_evaluate and evaluation.is_file() and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 speaks
-        from sage_core.cli.evaluate_cmd import print_evaluation
+    if options["compressor"] is None and options["resume"] is None:
+        raise click.UsageError("name a COMPRESSOR to train, or --resume RUN_DIR")
+    request = TrainingRequest(**{**options, "overrides": tuple(options["overrides"])})
+    registry = get_registry()
+    result = train(request, registry)
+    if no_evaluate or not result.is_main or os.environ.get("RANK", "0") != "0":
+        return
+    from sage_core.cli.evaluation_view import evaluate_with_progress, print_evaluation
+    from sage_core.errors import SageError
+    from sage_core.rundir import RunDirectory
 
-        print_evaluation(json.loads(evaluation.read_text()))
+    try:
+        evaluation = evaluate_with_progress(result.run_dir, registry=registry)
+    except SageError as exc:
+        raise SageError(f"training finished in {result.run_dir}, but its evaluation failed ({exc}); "
+                        f"retry with `sage evaluate {result.run_dir}`") from None
+    print_evaluation(evaluation, RunDirectory(result.run_dir).summary())
+    click.echo(f"wrote {RunDirectory(result.run_dir).evaluation_path}")
 
 
 COMMANDS = [train_command]

@@ -16,6 +16,7 @@ from sage_core.analysis import figures
 from sage_core.atomic import write_text_atomic
 from sage_core.compare.loading import RunRecord
 from sage_core.compare.table import table_rows
+from sage_core.rundir import RunDirectory
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -62,7 +63,7 @@ def _example_figures(records: list[RunRecord], out: Path) -> list[str]:
     """Copy each run's examples figure (written by ``evaluate_run``) into the report folder."""
     parts = []
     for index, record in enumerate(records):
-        source = record.path / "figures" / "examples.png"
+        source = RunDirectory(record.path).figures / "examples.png"
         if source.is_file():
             name = f"examples-{index}.png"
             shutil.copyfile(source, out / name)
@@ -79,7 +80,7 @@ def write_report(records: list[RunRecord], data: dict[str, Any], out: Path) -> P
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     by_label = {record.label: record for record in records}
-    models = {label: record.evaluation["models"] for label, record in by_label.items()}
+    models = {label: record.evaluation.model_dump(mode="json")["models"] for label, record in by_label.items()}
     figures.training_curves({label: r.metrics for label, r in by_label.items()}, out / "training_curves.png")
     figures.code_histograms(
         {label: {kind: m["code_histogram"] for kind, m in runs.items()} for label, runs in models.items()},

@@ -8,54 +8,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from sage_core.analysis.code_stats import MAX_BITS_PER_CELL
 from sage_core.compare.loading import RunRecord
+from sage_core.grid import MAX_BITS_PER_CELL
+from sage_core.run_files import RunSummary
 
 
 def run_entry(record: RunRecord) -> dict[str, Any]:
     """What compare shows about one run, as plain JSON-able data."""
-    evaluation, summary = record.evaluation, record.summary
-    trained = evaluation["models"]["trained"]
+    evaluation = record.evaluation
+    summary = record.summary or RunSummary(status="failed")
     report = record.data_report
     return {
         "label": record.label,
         "run": str(record.path),
         "compressor_id": record.compressor_id,
-        "modality": evaluation.get("modality") or record.config.get("modality"),
-        "plugin": record.config.get("plugin"),
+        "modality": evaluation.modality,
+        "plugin": record.config.plugin,
         "data": {
-            "source": report.get("source") or summary.get("data_source"),
-            "sizes": report.get("counts") or summary.get("data_sizes"),
+            "source": report.get("source"),
+            "sizes": report.get("counts") or summary.data_sizes,
             "skipped": report.get("skipped_count"),
-            "evaluated_split": evaluation.get("split"),
-            "evaluated_samples": evaluation.get("samples"),
+            "evaluated_split": evaluation.split,
+            "evaluated_samples": evaluation.samples,
         },
-        "parameters": summary.get("parameters"),
+        "parameters": summary.parameters,
         "training": {
-            "status": summary.get("status"),
-            "wall_s": summary.get("wall_s"),
-            "samples_per_s": summary.get("train_samples_per_s"),
-            "steps": summary.get("steps"),
+            "status": record.summary.status if record.summary else None,
+            "stop_reason": summary.stop_reason,
+            "wall_s": summary.wall_s,
+            "samples_per_s": summary.train_samples_per_s,
+            "steps": summary.steps,
         },
         "codes": {
             kind: {
-                "codes_used": model["codes_used"],
-                "perplexity": model["perplexity"],
-                "entropy_bits": model["entropy_bits"],
-                "entropy_fraction": model["entropy_bits"] / MAX_BITS_PER_CELL,
-                "bits_per_puzzle": model["bits_per_puzzle"],
-                "code_order_spearman": model.get("code_order_spearman"),
+                "codes_used": model.codes_used,
+                "perplexity": model.perplexity,
+                "entropy_bits": model.entropy_bits,
+                "entropy_fraction": model.entropy_bits / MAX_BITS_PER_CELL,
+                "bits_per_puzzle": model.bits_per_puzzle,
+                "code_order_spearman": model.code_order_spearman,
             }
-            for kind, model in evaluation["models"].items()
+            for kind, model in evaluation.models.items()
         },
-        "primary_metric": evaluation["primary_metric"],
-        "higher_is_better": evaluation["higher_is_better"],
-        "ordered_codes": evaluation.get("ordered_codes", True),
-        "recon": trained["recon"],
-        "improvement": evaluation["improvement"],
-        "batch_invariance": evaluation.get("batch_invariance"),
-        "encode_latency_ms": evaluation.get("encode_latency_ms"),
-        "encode_throughput_per_s": evaluation.get("encode_throughput_per_s"),
+        "primary_metric": evaluation.primary_metric,
+        "higher_is_better": evaluation.higher_is_better,
+        "ordered_codes": evaluation.ordered_codes,
+        "recon": evaluation.models["trained"].recon,
+        "improvement": {name: item.model_dump() for name, item in evaluation.improvement.items()},
+        "batch_invariance": evaluation.batch_invariance.model_dump() if evaluation.batch_invariance else None,
+        "encode_latency_ms": evaluation.encode_latency_ms,
+        "encode_throughput_per_s": evaluation.encode_throughput_per_s,
     }
 
 
@@ -111,7 +113,8 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
         row("train / val / test", lambda e: _sizes(e["data"]["sizes"])),
         row("evaluated on", lambda e: f"{e['data']['evaluated_split']} ({_number(e['data']['evaluated_samples'])})"),
         row("parameters", lambda e: _number(e["parameters"])),
-        row("training time", lambda e: _duration(e["training"]["wall_s"])),
+        row("training time", lambda e: _duration(e["training"]["wall_s"])
+            + (f" (stopped by {e['training']['stop_reason']})" if e["training"]["stop_reason"] else "")),
         row("training samples/s", lambda e: _number(e["training"]["samples_per_s"])),
         row("codes used (of 10)", lambda e: f"{e['codes']['trained']['codes_used']} "
             f"(untrained {e['codes']['untrained']['codes_used']})"),
@@ -136,12 +139,13 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def print_table(data: dict[str, Any]) -> None:
     """The comparison as a rich table on stdout: one column per run."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="sage compare", show_lines=False)
     table.add_column("", style="bold")
     for entry in data["runs"]:
-        table.add_column(entry["label"], overflow="fold")
+        table.add_column(escape(entry["label"]), overflow="fold")
     for name, cells in table_rows(data):
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *(escape(cell) for cell in cells))
     Console().print(table)

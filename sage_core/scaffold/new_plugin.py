@@ -25,6 +25,7 @@ LAYOUT = {
     "__init__.py.tmpl": "{package}/__init__.py",
     "plugin.py.tmpl": "{package}/plugin.py",
     "config.py.tmpl": "{package}/config.py",
+    "modality.py.tmpl": "{package}/modality.py",
     "compressor.py.tmpl": "{package}/compressor.py",
     "test_contract.py.tmpl": "tests/test_contract.py",
 }
@@ -41,6 +42,8 @@ class PluginNames:
     compressor_id: str
     class_name: str
     config_name: str
+    modality_class: str
+    modality_config_name: str
     command_name: str
     plugin_api: int
     core_version: str
@@ -57,6 +60,7 @@ class PluginNames:
         if not re.match(r"^[a-z][a-z0-9_]*$", modality):
             raise ConfigError(f"modality {modality!r} must be lower-case letters, digits and '_'")
         camel = "".join(part.capitalize() for part in snake.split("_"))
+        modality_camel = "".join(part.capitalize() for part in modality.split("_"))
         from sage_core import __version__
 
         return cls(
@@ -67,6 +71,8 @@ class PluginNames:
             compressor_id=snake if snake.endswith("_puzzle") else f"{snake}_puzzle",
             class_name=f"{camel}Compressor",
             config_name=f"{camel}Config",
+            modality_class=f"{modality_camel}Modality",
+            modality_config_name=f"{modality_camel}ModalityConfig",
             command_name=f"{stem.replace('_', '-')}-hello",
             plugin_api=PLUGIN_API,
             core_version=__version__,

@@ -1,10 +1,28 @@
-"""The shared trainer: ``run_training`` trains any compressor into a run directory.
+"""The shared trainer: ``train(TrainingRequest(...))`` trains any compressor into a run directory.
 
-Modules: ``trainer`` (the loop), ``launch`` (planning, processes, evaluation),
-``checkpoint`` (safetensors weights + trainer state, atomic pointers), ``rundir``
-(layout, lock, metrics log), ``distributed`` (torch.distributed helpers), ``progress``.
+Modules: ``request`` (what the user asked: every option once), ``plan`` (the request
+resolved), ``launch`` (claim the run directory, start the ranks, finish), ``trainer`` (the
+loop), ``checkpoint`` (safetensors weights + trainer state, atomic pointers),
+``distributed`` (torch.distributed helpers), ``progress``. Importing this package is cheap:
+``train`` (and torch with it) loads on first use, so the CLI can read ``TrainingRequest``.
 """
 
-from sage_core.training.launch import run_training
+from __future__ import annotations
 
-__all__ = ["run_training"]
+from typing import TYPE_CHECKING, Any
+
+from sage_core.training.request import TrainingRequest
+
+__all__ = ["TrainingRequest", "TrainingResult", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("train", "TrainingResult"):
+        from sage_core.training import launch
+
+        return getattr(launch, name)
+    raise AttributeError(f"module 'sage_core.training' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sage_core.training.launch import TrainingResult, train

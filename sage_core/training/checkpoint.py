@@ -17,37 +17,21 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from sage_core.atomic import save_atomic, write_text_atomic
 from sage_core.errors import SageError
+from sage_core.rundir import CHECKPOINTS_DIR
+from sage_core.weights import load_weights, save_weights
 
 _NAME = re.compile(r"^step-(\d{8})$")
+#: What a trainer state must hold for a resume.
+_STATE_KEYS = frozenset({"step", "epoch", "batch_in_epoch", "samples_seen", "best_val_loss", "last_val_step",
+                         "wall_s", "optimizer", "rng"})
 
 
 def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
-
-
-def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """``model``'s state dict as safetensors (tensors copied to CPU, sharing undone)."""
-    tensors = {key: value.detach().to("cpu").clone().contiguous() for key, value in model.state_dict().items()}
-    save_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-
-
-def load_weights(model: nn.Module, path: Path) -> None:
-    """Load safetensors weights into ``model``; mismatched names are a clear error."""
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
-        raise SageError(f"{path}: unreadable weights ({exc})") from None
-    missing, unexpected = model.load_state_dict(tensors, strict=False)
-    if missing or unexpected:
-        raise SageError(
-            f"{path}: weights do not fit {type(model).__name__} "
-            f"(missing: {', '.join(missing) or '-'}; unexpected: {', '.join(unexpected) or '-'})"
-        )
 
 
 def rng_state(loader_generator: torch.Generator) -> dict[str, Any]:
@@ -92,7 +76,7 @@ class CheckpointStore:
     """The ``checkpoints/`` folder of one run: save, point, prune, load."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.folder = Path(run_dir) / "checkpoints"
+        self.folder = Path(run_dir) / CHECKPOINTS_DIR
 
     def pointer(self, which: str) -> str | None:
         path = self.folder / which
@@ -133,4 +117,12 @@ class CheckpointStore:
         if name is None:
             return None
         load_weights(model, self.folder / f"{name}.safetensors")
-        return torch.load(self.folder / f"{name}.state.pt", map_location="cpu", weights_only=True)
+        state_path = self.folder / f"{name}.state.pt"
+        try:
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises several types for damaged files
+            raise SageError(f"{state_path}: unreadable trainer state ({type(exc).__name__}); the checkpoint "
+                            f"{name} is damaged: resume from a copy, or start a new run") from None
+        if not isinstance(state, dict) or not _STATE_KEYS <= set(state):
+            raise SageError(f"{state_path}: not a trainer state (needs {', '.join(sorted(_STATE_KEYS))})")
+        return state

@@ -1,103 +1,90 @@
-"""``run_training``: resolve what to train, claim a run directory, start the ranks, evaluate.
+"""``train``: plan a request, claim its run directory, run the ranks, finish.
 
-Three ways to run, one code path per rank (``train_rank``):
+One path for every way to run (``train_rank`` is the same on every rank):
 - one process (``nproc=1``): train here;
-- ``nproc=N``: spawn N local processes (gloo on CPU, nccl on GPU) and wait for them;
+- ``nproc=N``: spawn N local processes (gloo on CPU, nccl on GPU), which end with their parent;
 - under ``torchrun`` (``RANK``/``WORLD_SIZE`` set): this process is one rank; rank 0
-  plans the run and tells the others.
-Only rank 0 (or the parent of spawned ranks) writes to the run directory, and only it
-evaluates the finished model.
+  plans and claims the run and tells the others.
+Only rank 0 (or the parent of spawned ranks) writes to the run directory. Evaluation is not
+part of training: the caller (``sage train``) evaluates the finished run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sage_core.atomic import write_json_atomic
-from sage_core.config import resolve_config
+from sage_core.atomic import write_bytes_atomic
 from sage_core.errors import ConfigError, SageError
-from sage_core.runs import CONFIG_FILE, SUMMARY_FILE, check_compressor_version, read_run_config
+from sage_core.run_files import RunSummary
 from sage_core.training import distributed as ddp
-from sage_core.training.progress import ProgressMode, default_mode
-from sage_core.training.rundir import RunLock, default_run_dir
+from sage_core.training.plan import TrainingPlan, plan_training
+from sage_core.training.progress import default_mode
+from sage_core.training.request import TrainingRequest
 from sage_core.training.trainer import Trainer, TrainingJob
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sage_core.contract import PuzzleCompressor
     from sage_core.plugins import PluginRegistry
 
 
-def run_training(
-    compressor: str | type[PuzzleCompressor] | None,
-    *,
-    overrides: Sequence[str] = (),
-    config_path: str | Path | None = None,
-    data_path: str | Path | None = None,
-    source: str | None = None,
-    out: str | Path | None = None,
-    seed: int = 0,
-    epochs: int | None = None,
-    max_steps: int | None = None,
-    max_minutes: float | None = None,
-    threads: int | None = None,
-    device: str = "cpu",
-    resume: str | Path | None = None,
-    nproc: int = 1,
-    registry: PluginRegistry | None = None,
-    evaluate: bool = True,
-    progress: ProgressMode | None = None,
-) -> Path:
-    """Train ``compressor`` (a registered id, or a class) and return its run directory.
+@dataclass(frozen=True)
+class TrainingResult:
+    """Where a run went and how it ended; ``summary`` is None on torchrun ranks other than 0."""
 
-    ``resume`` continues a run from its last complete checkpoint with its stored config
-    (``overrides`` and the limits still apply; ``seed`` is the stored one). ``progress``:
-    ``bar``, ``log`` or ``off``; None picks ``bar`` on a terminal, else ``log``.
-    """
-    plan = dict(
-        compressor=compressor, overrides=overrides, config_path=config_path, data_path=data_path,
-        source=source, out=out, seed=seed, epochs=epochs, max_steps=max_steps, max_minutes=max_minutes,
-        threads=threads, device=resolve_device(device), resume=resume, nproc=nproc, registry=registry,
-        progress=progress or default_mode(),
-    )
+    run_dir: Path
+    summary: dict[str, Any] | None
+    is_main: bool = True
+
+
+def train(request: TrainingRequest, registry: PluginRegistry | None = None) -> TrainingResult:
+    """Train as ``request`` says; returns the run directory and its summary."""
+    if registry is None:
+        from sage_core.plugins import load_plugins
+
+        registry = load_plugins()
+    progress = request.progress or default_mode()
     under_torchrun = ddp.torchrun_env()
     if under_torchrun is not None:
-        if nproc > 1:
+        if request.nproc > 1:
             raise ConfigError("launched by torchrun: leave out --nproc (torchrun --nproc-per-node sets it)")
-        return _run_under_torchrun(plan, under_torchrun, evaluate)
-    if nproc < 1:
-        raise ConfigError(f"--nproc must be at least 1, got {nproc}")
-    if plan["device"] == "cuda":
+        return _train_under_torchrun(request, registry, progress, *under_torchrun)
+    if request.nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {request.nproc}")
+    plan = plan_training(request, registry, request.nproc, progress)
+    if plan.job.device == "cuda":
         import torch
 
-        if torch.cuda.device_count() < nproc:
-            raise ConfigError(f"--nproc {nproc} needs {nproc} GPUs; {torch.cuda.device_count()} visible")
-    job, record = plan_job(**plan, world_size=nproc)
-    run_dir = Path(job.run_dir)
-    with RunLock(run_dir), _torch_threads_restored():
-        _claim(run_dir, record, resuming=resume is not None)
-        _say(job, f"training {record['compressor_id']} into {run_dir} ({nproc} process(es) on {job.device})")
-        try:
-            summary = train_rank(job, 0, 1, 0) if nproc == 1 else _spawn(job, nproc)
-        except BaseException as exc:
-            _write_failed(run_dir, exc)
-            raise
-        _report(job, summary)
-        if evaluate:
-            _evaluate(job, plan["registry"])
-    return run_dir
+        if torch.cuda.device_count() < request.nproc:
+            raise ConfigError(f"--nproc {request.nproc} needs {request.nproc} GPUs; {torch.cuda.device_count()} visible")
+    with plan.run.lock(), _torch_threads_restored():
+        with _claimed(plan):
+            _say(plan.job, f"training {plan.record.compressor_id} into {plan.run.path} "
+                           f"({request.nproc} process(es) on {plan.job.device})")
+            nproc = request.nproc
+            summary = train_rank(plan.job, 0, 1, 0) if nproc == 1 else _spawn(plan.job, nproc)
+    _report(plan.job, summary)
+    return TrainingResult(plan.run.path, summary)
+
+
+def train_rank(job: TrainingJob, rank: int, world_size: int, local_rank: int) -> dict[str, Any] | None:
+    """Join the process group, train, leave. Rank 0 returns the summary."""
+    ctx = ddp.start(rank, world_size, local_rank, job.device)
+    try:
+        return Trainer(job, ctx, time.time() - job.launched_at).fit()
+    finally:
+        ddp.stop()
 
 
 @contextlib.contextmanager
 def _torch_threads_restored() -> Iterator[None]:
-    """``train.threads`` applies to this run (training and its evaluation), not to the caller after it."""
+    """``train.threads`` applies to this run, not to the caller after it."""
     import torch
 
     threads = torch.get_num_threads()
@@ -107,175 +94,85 @@ def _torch_threads_restored() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` means CUDA when a GPU is visible, else CPU."""
-    if device not in ("cpu", "cuda", "auto"):
-        raise ConfigError(f"--device must be cpu, cuda or auto, got {device!r}")
-    if device == "cpu":
-        return device
-    import torch
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no GPU is visible to torch")
-    return "cuda" if torch.cuda.is_available() else "cpu"
+# --- claiming and finishing a run directory --------------------------------------------------
 
 
-def train_rank(job: TrainingJob, rank: int, world_size: int, local_rank: int) -> dict[str, Any] | None:
-    """Join the process group, train, leave. Rank 0 returns the summary."""
-    ctx = ddp.start(rank, world_size, local_rank, job.device)
+@contextlib.contextmanager
+def _claimed(plan: TrainingPlan) -> Iterator[None]:
+    """Write ``config.json`` (we hold the lock); on failure, leave the folder as it deserves.
+
+    - A new run that fails before its first checkpoint is removed: nothing of it is worth
+      keeping, and a leftover folder would demand ``--resume`` of the next attempt.
+    - A resume that fails before a new checkpoint leaves the run exactly as it was (its
+      files restored byte for byte), so a finished run stays finished and findable.
+    - Otherwise ``summary.json`` says the run failed and how to resume it.
+    """
+    run = plan.run
+    if not plan.resuming and run.config_path.exists():
+        raise SageError(f"{run.path} already holds a run; continue it with --resume {run.path} or choose another --out")
+    created = not plan.resuming and not any(p.name != ".lock" for p in run.path.iterdir())
+    saved = {path: path.read_bytes() for path in (run.config_path, run.summary_path, run.metrics_path,
+                                                  run.data_report_path) if path.is_file()}
+    last = _last_pointer(run.checkpoints)
+    run.write_config(plan.record)
     try:
-        startup_s = time.time() - job.launched_at
-        return Trainer(job, ctx, startup_s).fit()
-    finally:
-        ddp.stop()
+        yield
+    except BaseException as exc:
+        moved = _last_pointer(run.checkpoints) != last
+        if created and _last_pointer(run.checkpoints) is None:
+            _remove_new_run(run.path)
+        elif plan.resuming and not moved:
+            for path in (run.config_path, run.summary_path, run.metrics_path, run.data_report_path):
+                if path in saved:
+                    write_bytes_atomic(path, saved[path])
+                else:
+                    path.unlink(missing_ok=True)
+        else:
+            _write_failed(plan, exc)
+        raise
 
 
-# --- planning a run ------------------------------------------------------------------------
+def _last_pointer(checkpoints: Path) -> str | None:
+    pointer = checkpoints / "last"
+    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
 
 
-def plan_job(
-    *,
-    compressor: str | type[PuzzleCompressor] | None,
-    overrides: Sequence[str],
-    config_path: str | Path | None,
-    data_path: str | Path | None,
-    source: str | None,
-    out: str | Path | None,
-    seed: int,
-    epochs: int | None,
-    max_steps: int | None,
-    max_minutes: float | None,
-    threads: int | None,
-    device: str,
-    resume: str | Path | None,
-    nproc: int,
-    registry: PluginRegistry | None,
-    progress: str,
-    world_size: int,
-) -> tuple[TrainingJob, dict[str, Any]]:
-    """Resolve the class, config, data and run directory; return the job and ``config.json``."""
-    stored = read_run_config(resume) if resume is not None else None
-    if compressor is None:
-        if stored is None:
-            raise ConfigError("name a compressor id to train, or --resume RUN_DIR")
-        compressor = str(stored["compressor_id"])
-    if isinstance(compressor, str) and stored is not None and compressor != stored["compressor_id"]:
-        raise ConfigError(f"{resume} is a run of {stored['compressor_id']!r}, not {compressor!r}")
-    needs_registry = (isinstance(compressor, str) and not (stored and stored.get("factory"))) or source
-    if registry is None and needs_registry:
-        from sage_core.plugins import load_plugins
-
-        registry = load_plugins()
-    cls, factory, plugin, plugin_version = _compressor_origin(compressor, registry, stored)
-    if stored is not None:
-        check_compressor_version(resume, stored, cls)
-
-    limits = {"train.epochs": epochs, "train.max_steps": max_steps, "train.max_minutes": max_minutes,
-              "train.threads": threads}
-    flags = [f"{key}={json.dumps(value)}" for key, value in limits.items() if value is not None]
-    config = resolve_config(cls.Config, stored["config"] if stored else None, config_path, [*overrides, *flags])
-
-    if stored is not None:
-        seed = int(stored["seed"])
-        data_path = data_path or stored.get("data_path")
-        source = source or stored.get("source")
-    source_factory = None
-    if source:
-        assert registry is not None
-        spec = registry.data_source(source)
-        if spec.modality != cls.modality:
-            raise ConfigError(f"data source {source!r} is for {spec.modality} data, not {cls.modality}")
-        source_factory = spec.factory
-    run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_run_dir(cls.id)
-
-    import sage_core
-
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    config_data = config.model_dump(mode="json")
-    record = {
-        "compressor_id": cls.id,
-        "modality": cls.modality,
-        "plugin": plugin,
-        "plugin_version": plugin_version,
-        "compressor_version": cls.version,
-        "factory": factory,
-        "config": config_data,
-        "seed": seed,
-        "data_path": str(Path(data_path).resolve()) if data_path else None,
-        "source": source,
-        "device": device,
-        "nproc": world_size,
-        "created": stored["created"] if stored else now,
-        "resumed": [*stored.get("resumed", []), now] if stored else [],
-        "sage_version": sage_core.__version__,
-    }
-    job = TrainingJob(
-        factory=factory,
-        config=config_data,
-        run_dir=str(run_dir),
-        seed=seed,
-        data_path=record["data_path"],
-        source_factory=source_factory,
-        device=device,
-        progress=progress,
-        metadata={
-            "compressor_id": cls.id,
-            "compressor_version": cls.version,
-            "plugin": plugin,
-            "plugin_version": plugin_version,
-            "config": json.dumps(config_data, sort_keys=True),
-        },
-        versions={"sage-core": sage_core.__version__, **({plugin: plugin_version} if plugin else {})},
-        launched_at=time.time(),
-    )
-    return job, record
+def _remove_new_run(path: Path) -> None:
+    """Delete a run folder this invocation created and that holds nothing worth keeping."""
+    for child in path.iterdir():
+        if child.name != ".lock":  # the lock file goes with the folder once we release it
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (path / ".lock").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
-def _compressor_origin(
-    compressor: str | type[PuzzleCompressor],
-    registry: PluginRegistry | None,
-    stored: dict[str, Any] | None,
-) -> tuple[type[PuzzleCompressor], str, str, str]:
-    """``(class, "module:Class", plugin distribution, its version)``."""
-    if isinstance(compressor, str):
-        if registry is not None and (stored is None or compressor in registry.compressors):
-            spec = registry.compressor(compressor)
-            versions = {record.name: record.version for record in registry.records}
-            return spec.load(), spec.factory, spec.plugin, versions.get(spec.plugin, "")
-        from sage_core.runs import compressor_class
-
-        assert stored is not None
-        cls = compressor_class(stored, registry)
-        return cls, str(stored["factory"]), str(stored.get("plugin", "")), str(stored.get("plugin_version", ""))
-    cls = compressor
-    top = cls.__module__.split(".")[0]
-    dists = importlib_metadata.packages_distributions().get(top, [])
-    plugin = dists[0] if dists else ""
-    version = importlib_metadata.version(plugin) if plugin else ""
-    return cls, f"{cls.__module__}:{cls.__qualname__}", plugin, version
-
-
-def _claim(run_dir: Path, record: dict[str, Any], resuming: bool) -> None:
-    """Refuse to train over another run; then write ``config.json`` (we hold the lock)."""
-    if not resuming and (run_dir / CONFIG_FILE).exists():
-        raise SageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
-    write_json_atomic(run_dir / CONFIG_FILE, record)
-
-
-def _write_failed(run_dir: Path, exc: BaseException) -> None:
+def _write_failed(plan: TrainingPlan, exc: BaseException) -> None:
     reason = str(exc) or type(exc).__name__
-    write_json_atomic(
-        run_dir / SUMMARY_FILE,
-        {
-            "status": "failed",
-            "error": f"{type(exc).__name__}: {reason}",
-            "resume_with": f"sage train --resume {run_dir}",
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
+    plan.run.write_summary(RunSummary(
+        status="failed",
+        error=f"{type(exc).__name__}: {reason}",
+        resume_with=f"sage train --resume {plan.run.path}",
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    ))
 
 
-# --- running ranks -------------------------------------------------------------------------
+def _say(job: TrainingJob, text: str) -> None:
+    if job.progress != "off":
+        print(text, flush=True)
+
+
+def _report(job: TrainingJob, summary: dict[str, Any] | None) -> None:
+    if summary is None:
+        return
+    best = summary.get("best_validation_loss")
+    best_text = f", best validation loss {best:.4g}" if best is not None else ""
+    limit = f" (stopped by {summary['stop_reason']})" if summary.get("stop_reason") else ""
+    _say(job, f"{summary['status']}{limit} after {summary['steps']} steps in {summary['wall_s']:.1f} s "
+              f"({summary['train_samples_per_s']:.0f} samples/s){best_text}: {job.run_dir}")
+
+
+# --- the process layer ----------------------------------------------------------------------
 
 
 def _spawn(job: TrainingJob, nproc: int) -> dict[str, Any]:
@@ -332,76 +229,47 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _run_under_torchrun(plan: dict[str, Any], env: tuple[int, int, int], evaluate: bool) -> Path:
-    """This process is one torchrun rank; rank 0 plans and locks, the others follow."""
-    rank, world_size, local_rank = env
-    ctx = ddp.start(rank, world_size, local_rank, plan["device"])
-    lock = None
+def _train_under_torchrun(request: TrainingRequest, registry: PluginRegistry, progress: str,
+                          rank: int, world_size: int, local_rank: int) -> TrainingResult:
+    """This process is one torchrun rank; rank 0 plans and claims, the others follow."""
+    device = "cuda" if request.device == "cuda" or (request.device == "auto" and _cuda()) else "cpu"
+    ctx = ddp.start(rank, world_size, local_rank, device)
+    lock, claim = None, None
     try:
-        answer: tuple[TrainingJob | None, str | None] = (None, None)
+        answer: tuple[TrainingPlan | None, str | None] = (None, None)
         if ctx.is_main:
             try:
-                job, record = plan_job(**plan, world_size=world_size)
-                lock = RunLock(Path(job.run_dir)).acquire()
-                _claim(Path(job.run_dir), record, resuming=plan["resume"] is not None)
-                answer = (job, None)
+                plan = plan_training(request, registry, world_size, progress)
+                lock = plan.run.lock().acquire()
+                claim = _claimed(plan)
+                claim.__enter__()
+                answer = (plan, None)
             except SageError as exc:
                 answer = (None, str(exc))
-        job, error = ddp.broadcast_object(ctx, answer)
-        if error is not None or job is None:
+        plan, error = ddp.broadcast_object(ctx, answer)
+        if error is not None or plan is None:
             raise SageError(error or "rank 0 could not plan the run")
-        if not ctx.is_main:
-            job.progress = "off"
+        job = plan.job if ctx.is_main else TrainingJob(**{**plan.job.__dict__, "progress": "off"})
         _say(job, f"training into {job.run_dir} ({world_size} torchrun processes on {job.device})")
         try:
             summary = Trainer(job, ctx, time.time() - job.launched_at).fit()
         except BaseException as exc:
-            if ctx.is_main:
-                _write_failed(Path(job.run_dir), exc)
+            if claim is not None:
+                claim.__exit__(type(exc), exc, exc.__traceback__)
+                claim = None
             raise
-        ddp.stop()
-        if ctx.is_main:
-            _report(job, summary)
-            if evaluate:
-                _evaluate(job, plan["registry"])
-        return Path(job.run_dir)
+        if claim is not None:
+            claim.__exit__(None, None, None)
+            claim = None
+        _report(job, summary)
+        return TrainingResult(Path(job.run_dir), summary, is_main=ctx.is_main)
     finally:
         ddp.stop()
         if lock is not None:
             lock.release()
 
 
-# --- after training ------------------------------------------------------------------------
+def _cuda() -> bool:
+    import torch
 
-
-def _say(job: TrainingJob, text: str) -> None:
-    if job.progress != "off":
-        print(text, flush=True)
-
-
-def _report(job: TrainingJob, summary: dict[str, Any] | None) -> None:
-    if summary is None:
-        return
-    best = summary.get("best_validation_loss")
-    best_text = f", best validation loss {best:.4g}" if best is not None else ""
-    _say(
-        job,
-        f"{summary['status']} after {summary['steps']} steps in {summary['wall_s']:.1f} s "
-        f"({summary['train_samples_per_s']:.0f} samples/s){best_text}: {job.run_dir}",
-    )
-
-
-def _evaluate(job: TrainingJob, registry: PluginRegistry | None) -> None:
-    """The analyzer's test-split evaluation of the finished run (rank 0 only)."""
-    try:
-        from sage_core.analysis import evaluate_run
-    except ImportError as exc:
-        _say(job, f"evaluation skipped: sage_core.analysis is not available ({exc})")
-        return
-    try:
-        evaluate_run(Path(job.run_dir), split="test", registry=registry)
-    except Exception as exc:
-        raise SageError(
-            f"training finished in {job.run_dir}, but its evaluation failed ({exc}); "
-            f"retry with `sage evaluate {job.run_dir}`"
-        ) from exc
+    return torch.cuda.is_available()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,35 +25,20 @@ import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subset, default_collate
 
-from sage_core.atomic import write_json_atomic
 from sage_core.contract import CompressorOutput, PuzzleCompressor
 from sage_core.data import DataReport, DataSplits, cache_dir
 from sage_core.errors import BadDataError, ConfigError, SageError
+from sage_core.grid import NUM_CODES
+from sage_core.run_files import RunSummary
+from sage_core.rundir import MetricsLog, RunDirectory
 from sage_core.runs import build_compressor
 from sage_core.specs import import_object
 from sage_core.training import distributed as ddp
 from sage_core.training.checkpoint import CheckpointStore, restore_rng_state, rng_state
+from sage_core.training.job import TrainingJob
 from sage_core.training.progress import ProgressMode, TrainingProgress
-from sage_core.training.rundir import MetricsLog
 
-NUM_CODES = 10
-
-
-@dataclass
-class TrainingJob:
-    """Everything one rank needs to train, picklable for spawned processes."""
-
-    factory: str  # "module:Class" of the PuzzleCompressor
-    config: dict[str, Any]  # the resolved config, as JSON data
-    run_dir: str
-    seed: int = 0
-    data_path: str | None = None
-    source_factory: str | None = None  # "module:function" of a DataSourceSpec
-    device: str = "cpu"  # "cpu" or "cuda" (each rank takes cuda:LOCAL_RANK)
-    progress: str = "off"
-    metadata: dict[str, str] = field(default_factory=dict)  # stored with the weights
-    versions: dict[str, str] = field(default_factory=dict)
-    launched_at: float = 0.0  # time.time() when the launcher started the ranks
+__all__ = ["Trainer", "TrainingJob", "adamw", "lr_factor"]
 
 
 def lr_factor(step: float, warmup: int, total: int, schedule: str) -> float:
@@ -129,7 +113,7 @@ class Trainer:
 
     def __init__(self, job: TrainingJob, ctx: ddp.DistContext, startup_s: float = 0.0) -> None:
         self.job, self.ctx, self.startup_s = job, ctx, startup_s
-        self.run_dir = Path(job.run_dir)
+        self.run = RunDirectory(job.run_dir)
         cls: type[PuzzleCompressor] = import_object(job.factory)
         self.config = cls.Config.model_validate(job.config)
         self.tc = tc = self.config.train
@@ -149,7 +133,7 @@ class Trainer:
         self.warmup_steps = min(tc.warmup_steps, self.total_steps // 2)
         self.time_fraction = 0.0  # of train.max_minutes used, the same on every rank
         self.loader_generator = torch.Generator().manual_seed(job.seed)
-        self.store = CheckpointStore(self.run_dir)
+        self.store = CheckpointStore(self.run.path)
         self.step = self.epoch = self.batch_in_epoch = self.samples_seen = 0
         self.best_val_loss, self.last_val_step, self.last_ckpt_step = math.inf, -1, -1
         self.prior_wall_s = 0.0
@@ -161,18 +145,23 @@ class Trainer:
     def fit(self) -> dict[str, Any] | None:
         """Train to the end (or a limit); rank 0 returns the summary."""
         tc, ctx, model = self.tc, self.ctx, self.model
-        if not self._resume():
+        resumed = self._resume()
+        if not resumed:
             model.initialize(self._first_batch())
             ddp.broadcast_state(ctx, model)
         resumed_samples = self.samples_seen
         if tc.max_minutes is not None:  # a resumed run continues its time budget where it stopped
             self.time_fraction = self.prior_wall_s / (tc.max_minutes * 60)
-        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.step) if ctx.is_main else None
+        self.metrics = MetricsLog(self.run.metrics_path, self.step) if ctx.is_main else None
         mode: ProgressMode = self.job.progress if ctx.is_main else "off"  # type: ignore[assignment]
         self.progress = TrainingProgress(mode, self.total_steps, self.step)
+        if self.metrics is not None and self.metrics.dropped_lines:
+            lines = ", ".join(map(str, self.metrics.dropped_lines[:5]))
+            self.progress.message(f"{self.run.metrics_path}: dropped unreadable line(s) {lines} on resume")
         self.started = last_ckpt = time.monotonic()
         self.side_s = 0.0  # seconds spent validating and checkpointing, not training
-        window, stop_reason = Window(ctx.device), None
+        window = Window(ctx.device)
+        stop_reason = self._stop_reason() if resumed else None  # a resumed run may already be at its limit
         model.train()
         try:
             while stop_reason is None and self.epoch < tc.epochs:
@@ -256,14 +245,17 @@ class Trainer:
     def _load_data(self, cls: type[PuzzleCompressor]) -> DataSplits:
         """Build the splits (rank 0 first, so it alone fills caches) and check the bad fraction."""
         report = DataReport()
-        factory = import_object(self.job.source_factory) if self.job.source_factory else cls.build_datasets
+        modality = cls.Modality(self.config.modality)
         data_path = Path(self.job.data_path) if self.job.data_path else None
         if not self.ctx.is_main:
             ddp.barrier(self.ctx)
-        splits = factory(self.config, data_path, cache_dir(), report)
+        if self.job.source_factory:
+            splits = import_object(self.job.source_factory)(modality, data_path, cache_dir(), report)
+        else:
+            splits = modality.build_datasets(data_path, cache_dir(), report)
         if self.ctx.is_main:
             ddp.barrier(self.ctx)
-            write_json_atomic(self.run_dir / "data_report.json", report.as_dict())
+            self.run.write_data_report(report.as_dict())
         report.check(self.tc.bad_data_limit)
         return splits
 
@@ -413,26 +405,26 @@ class Trainer:
     def _summary(self, stop_reason: str | None, in_sync: bool, session_samples: int) -> dict[str, Any]:
         completed = self.step >= self.tc.epochs * self.batches_per_epoch
         train_s = max(time.monotonic() - self.started - self.side_s, 1e-9)
-        summary = {
-            "status": "finished" if completed else "stopped",
-            "stop_reason": None if completed else stop_reason,
-            "steps": self.step,
-            "total_steps": self.total_steps,
-            "epochs": self._epoch_progress() if self.batch_in_epoch else self.epoch,
-            "wall_s": round(self._wall_s(), 3),
-            "train_samples_per_s": round(session_samples / train_s, 2),
-            "threads": torch.get_num_threads(),
-            "samples_seen": self.samples_seen,
-            "final": {"train": self.last_train, "validation": self.last_validation},
-            "best_validation_loss": self.best_val_loss if math.isfinite(self.best_val_loss) else None,
-            "checkpoints": {"last": self.store.pointer("last"), "best": self.store.pointer("best")},
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "versions": {"torch": torch.__version__, **self.job.versions},
-            "data_sizes": self.splits.sizes(),
-            "nproc": self.ctx.world_size,
-            "ranks_in_sync": in_sync,
-            "startup_s": round(self.startup_s, 3),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        write_json_atomic(self.run_dir / "summary.json", summary)
-        return summary
+        summary = RunSummary(
+            status="finished" if completed else "stopped",
+            stop_reason=None if completed else stop_reason,
+            steps=self.step,
+            total_steps=self.total_steps,
+            epochs=self._epoch_progress() if self.batch_in_epoch else self.epoch,
+            wall_s=round(self._wall_s(), 3),
+            train_samples_per_s=round(session_samples / train_s, 2),
+            threads=torch.get_num_threads(),
+            samples_seen=self.samples_seen,
+            final={"train": self.last_train, "validation": self.last_validation},
+            best_validation_loss=self.best_val_loss if math.isfinite(self.best_val_loss) else None,
+            checkpoints={"last": self.store.pointer("last"), "best": self.store.pointer("best")},
+            parameters=sum(p.numel() for p in self.model.parameters()),
+            versions={"torch": torch.__version__, **self.job.versions},
+            data_sizes=self.splits.sizes(),
+            nproc=self.ctx.world_size,
+            ranks_in_sync=in_sync,
+            startup_s=round(self.startup_s, 3),
+            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.run.write_summary(summary)
+        return summary.model_dump(mode="json")

@@ -14,17 +14,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, InputError, TensorListDataset, split_of
-from sage_language_puzzle.config import LanguagePuzzleConfig
+from sage_core import SPLITS, DataReport, DataSplits, InputError, TensorListDataset, split_of
+from sage_language_puzzle.config import LanguageConfig
 from sage_language_puzzle.corpus import cached_corpus
 from sage_language_puzzle.text import END, read_text_bytes, windows_from_bytes
-
-SPLITS = ("train", "validation", "test")
-
-
-def split_of_source(key: str) -> str:
-    """Stable split of a source name: 10% validation, 10% test, the rest train."""
-    return split_of(key, (0.1, 0.1))
 
 
 def _cut_short(windows: Tensor, fraction: float, seed: int = 0) -> Tensor:
@@ -39,9 +32,7 @@ def _cut_short(windows: Tensor, fraction: float, seed: int = 0) -> Tensor:
     return picked
 
 
-def _splits_from_sources(
-    sources: dict[str, tuple[str, bytes]], config: LanguagePuzzleConfig, report: DataReport
-) -> DataSplits:
+def _splits_from_sources(sources: dict[str, tuple[str, bytes]], config: LanguageConfig, report: DataReport) -> DataSplits:
     """``{source name: (split, bytes)}`` -> DataSplits of ``(N, window_bytes)`` windows."""
     window = config.window_bytes
     parts: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
@@ -53,23 +44,21 @@ def _splits_from_sources(
         for split in SPLITS
     }
     tensors["train"] = torch.cat([tensors["train"], _cut_short(tensors["train"], config.short_window_fraction)])
-    for split in SPLITS:
-        report.count(split, len(tensors[split]))
     report.notes["window_bytes"] = window
     report.notes["sources_per_split"] = {s: sum(1 for v in sources.values() if v[0] == s) for s in SPLITS}
-    return DataSplits(*(TensorListDataset(tensors[split]) for split in SPLITS), report=report)
+    return DataSplits.from_datasets({split: TensorListDataset(tensors[split]) for split in SPLITS}, report)
 
 
-def stdlib_splits(config: LanguagePuzzleConfig, cache_dir: Path, report: DataReport) -> DataSplits:
+def stdlib_splits(config: LanguageConfig, cache_dir: Path, report: DataReport) -> DataSplits:
     corpus = cached_corpus(cache_dir)
     report.source = f"Python standard library docstrings ({len(corpus)} modules), split by top-level module"
     sources = {
-        name: (split_of_source(name.split(".")[0]), text.encode("utf-8")) for name, text in corpus.items()
+        name: (split_of(name.split(".")[0]), text.encode("utf-8")) for name, text in corpus.items()
     }
     return _splits_from_sources(sources, config, report)
 
 
-def text_folder_splits(config: LanguagePuzzleConfig, root: Path, report: DataReport) -> DataSplits:
+def text_folder_splits(config: LanguageConfig, root: Path, report: DataReport) -> DataSplits:
     """Every ``*.txt`` under ``root``, split by path; unreadable files are reported, not used."""
     files = sorted(Path(root).rglob("*.txt"))
     if not files:
@@ -78,7 +67,7 @@ def text_folder_splits(config: LanguagePuzzleConfig, root: Path, report: DataRep
     sources = {}
     for file in files:
         key = file.relative_to(root).as_posix()
-        split = split_of_source(key)
+        split = split_of(key)
         try:
             sources[key] = (split, read_text_bytes(file))
         except InputError as exc:

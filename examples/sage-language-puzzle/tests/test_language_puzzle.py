@@ -10,7 +10,7 @@ import torch
 from sage_core import DataReport, InputError
 from sage_core.testing import check_compressor
 from sage_language_puzzle.compressor import LanguagePuzzleCompressor
-from sage_language_puzzle.config import LanguagePuzzleConfig
+from sage_language_puzzle.config import LanguageConfig, LanguagePuzzleConfig
 from sage_language_puzzle.data import text_folder_splits
 from sage_language_puzzle.text import END, bytes_from_windows
 
@@ -26,11 +26,11 @@ def tiny() -> LanguagePuzzleCompressor:
 def test_contract_on_held_out_stdlib_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGE_CACHE_DIR", str(tmp_path))
     torch.manual_seed(0)
-    check_compressor(LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY, group_bytes=2, group_cells=3)))
+    check_compressor(LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY, modality={"group_bytes": 2, "group_cells": 3})))
 
 
 def test_short_text_keeps_its_spaces(tiny: LanguagePuzzleCompressor) -> None:
-    x = tiny.prepare("hello world  ")
+    x = tiny.modality.prepare("hello world  ")
     assert x.shape == (1, 450)
     assert int(x[0, 5]) == ord(" ") and int(x[0, 13]) == END
     assert bytes_from_windows(x) == b"hello world  "
@@ -40,9 +40,9 @@ def test_long_utf8_file_round_trips_through_windows(tiny: LanguagePuzzleCompress
     text = ("Naïve café, 日本語 and emoji 🙂 survive as bytes.\n" * 40).encode("utf-8")
     source = tmp_path / "in.txt"
     source.write_bytes(text)
-    x = tiny.read_file(source)
+    x = tiny.modality.read_file(source)
     assert x.shape == (-(-len(text) // 450), 450)
-    written = tiny.write_output(x, tmp_path / "out")
+    written = tiny.modality.write_output(x, tmp_path / "out")
     assert written == [tmp_path / "out.txt"]
     assert written[0].read_bytes() == text
 
@@ -51,26 +51,26 @@ def test_bad_files_are_named(tiny: LanguagePuzzleCompressor, tmp_path: Path) -> 
     binary = tmp_path / "latin1.txt"
     binary.write_bytes("caf\xe9".encode("latin-1"))
     with pytest.raises(InputError, match="latin1.txt: not UTF-8 text"):
-        tiny.read_file(binary)
+        tiny.modality.read_file(binary)
     with pytest.raises(InputError, match="missing.txt: cannot read"):
-        tiny.read_file(tmp_path / "missing.txt")
+        tiny.modality.read_file(tmp_path / "missing.txt")
 
 
 def test_metrics_punish_early_end_and_baseline_carries_300_bytes(tiny: LanguagePuzzleCompressor) -> None:
-    x = tiny.prepare("a" * 450)
+    x = tiny.modality.prepare("a" * 450)
     early = x.clone()
     early[0, 400:] = END
-    metrics = tiny.reconstruction_metrics(x, early)
+    metrics = tiny.modality.reconstruction_metrics(x, early)
     assert metrics["char_accuracy"].item() == pytest.approx(400 / 450)
     assert metrics["exact_window_accuracy"].item() == 0.0
     assert metrics["mse01"].item() > 0
 
-    codes, x_hat = tiny.baseline_codec(x)
+    codes, x_hat = tiny.modality.baseline_codec(x)
     assert codes.shape == (1, 30, 30)
-    base = tiny.reconstruction_metrics(x, x_hat)
+    base = tiny.modality.reconstruction_metrics(x, x_hat)
     assert base["correct_chars_per_puzzle"].item() == 300
-    short = tiny.prepare("three cells per byte, lossless")
-    assert torch.equal(tiny.baseline_codec(short)[1], short)
+    short = tiny.modality.prepare("three cells per byte, lossless")
+    assert torch.equal(tiny.modality.baseline_codec(short)[1], short)
 
 
 def test_text_folder_is_split_by_file_and_bad_files_reported(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_text_folder_is_split_by_file_and_bad_files_reported(tmp_path: Path) -> 
         (tmp_path / f"doc{i}.txt").write_text(chr(ord("A") + i) * (200 + 20 * i), encoding="utf-8")
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe broken")
     report = DataReport()
-    splits = text_folder_splits(LanguagePuzzleConfig(short_window_fraction=0.0), tmp_path, report)
+    splits = text_folder_splits(LanguageConfig(short_window_fraction=0.0), tmp_path, report)
     assert [s.path for s in report.skipped] == [str(tmp_path / "bad.txt")]
     seen: dict[int, str] = {}
     for name in ("train", "validation", "test"):
@@ -102,7 +102,7 @@ def test_a_stray_end_prediction_does_not_cut_the_text() -> None:
 def test_initialize_starts_each_frequent_symbol_in_its_own_cell() -> None:
     torch.manual_seed(0)
     model = LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY))
-    batch = model.prepare("The quick brown fox jumps over the lazy dog; 0123456789 (x) [y] <z> *w* #v" * 4)
+    batch = model.modality.prepare("The quick brown fox jumps over the lazy dog; 0123456789 (x) [y] <z> *w* #v" * 4)
     seen = sorted(set(batch.flatten().tolist()))
     symbols = torch.tensor([seen])
 
@@ -118,7 +118,7 @@ def test_initialize_starts_each_frequent_symbol_in_its_own_cell() -> None:
 
 
 def test_commitment_is_a_training_loss_only(tiny: LanguagePuzzleCompressor) -> None:
-    x = tiny.prepare("commitment pulls each latent to its cell centre")
+    x = tiny.modality.prepare("commitment pulls each latent to its cell centre")
     out = tiny(x)
     expected = out.logs["cross_entropy"] + tiny.config.commitment * out.logs["commitment"]
     assert out.loss.item() == pytest.approx(expected.item(), rel=1e-5)

@@ -1,28 +1,20 @@
-"""``AudioPuzzleCompressor``: 1 s of 16 kHz audio -> log-mel ``(1, 128, 32)`` dB -> 30x30 puzzle.
+"""``AudioPuzzleCompressor``: log-mel ``(1, 128, 32)`` dB -> 30x30 puzzle -> log-mel.
 
-Rows are mel bands (row 0 the lowest), columns are time (left = start), and a code is the
-cell's energy on 10 ordered levels (FSQ, one scalar per cell). Inputs are per-clip log-mel
-dB on a fixed reference, so puzzles never depend on batch-mates and loudness is kept.
+A code is the cell's energy on 10 ordered levels (FSQ, one scalar per cell); rows are mel
+bands (row 0 the lowest), columns are time. The inputs come from ``AudioModality``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import numpy as np
 import torch
 from torch import Tensor
 
-from sage_core import CompressorOutput, DataReport, DataSplits, FiniteScalarQuantizer, InputError, Puzzle, PuzzleCompressor
+from sage_core import CompressorOutput, FiniteScalarQuantizer, PuzzleCompressor
 
 from sage_audio_puzzle import metrics
 from sage_audio_puzzle.config import AudioPuzzleConfig
-from sage_audio_puzzle.datasets import build_audio_datasets
-from sage_audio_puzzle.frontend import SAMPLE_RATE, log_mel_db, read_audio, to_mono_16k, windows
-from sage_audio_puzzle.grid import pool_to_grid
+from sage_audio_puzzle.modality import AudioModality
 from sage_audio_puzzle.model import DB_SPAN, GridDecoder, TinyEncoder
-from sage_audio_puzzle.synthesis import griffin_lim, join_windows, write_wav
 
 
 def level_balance(u: Tensor, samples: int = 2048) -> Tensor:
@@ -39,75 +31,15 @@ def level_balance(u: Tensor, samples: int = 2048) -> Tensor:
     return (subset.sort().values - quantiles).pow(2).mean()
 
 
-class AudioModality:
-    """What every audio compressor here shares: front end, files, data, metrics."""
-
-    modality = "audio"
-    row_meaning = "mel band (row 0 = lowest frequency)"
-    col_meaning = "time (30 columns over 1 s)"
-    figure_origin = "lower"  # spectrogram convention: low frequencies (and puzzle row 0) at the bottom
-    primary_metric = "logmel_db_rmse"
-    higher_is_better = False
-    config: AudioPuzzleConfig
-
-    def prepare(self, observation: Any) -> Tensor:
-        """Audio samples -> ``(W, 1, 128, 32)`` dB, one per 1 s window.
-
-        ``observation``: ``(samples, sample_rate)``, or samples at 16 kHz, shaped ``(T,)`` or
-        ``(T, channels)``; or a path to an audio file.
-        """
-        if isinstance(observation, (str, Path)):
-            return self.read_file(Path(observation))
-        samples, rate = observation if isinstance(observation, tuple) else (observation, SAMPLE_RATE)
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.size == 0 or not np.isfinite(samples).all():
-            raise InputError("observation", "audio must be non-empty and finite")
-        return log_mel_db(windows(to_mono_16k(samples, int(rate)), self.config.window_hop_seconds))
-
-    def read_file(self, path: Path) -> Tensor:
-        """WAV/FLAC/OGG of any length, rate and channel count -> ``(W, 1, 128, 32)`` dB."""
-        return log_mel_db(windows(read_audio(Path(path)), self.config.window_hop_seconds))
-
-    def write_output(self, x: Tensor, path: Path) -> list[Path]:
-        """``(W, 1, 128, 32)`` dB -> one WAV (Griffin-Lim) of the consecutive windows."""
-        path = Path(path)
-        if path.suffix.lower() != ".wav":
-            path = path.with_name(path.name + ".wav")
-        audio = join_windows(griffin_lim(x), self.config.window_hop_seconds)
-        return [write_wav(audio, path)]
-
-    @classmethod
-    def build_datasets(cls, config: AudioPuzzleConfig, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
-        return build_audio_datasets(config, data_path, cache_dir, report)
-
-    def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
-        return metrics.reconstruction_metrics(x, x_hat)
-
-    def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return metrics.baseline_codec(x)
-
-    def cell_intensity(self, x: Tensor) -> Tensor:
-        """``(N, 1, 128, 32)`` -> ``(N, 30, 30)`` mean dB of each cell's bands and frames."""
-        return pool_to_grid(x)
-
-    def to_image(self, x: Tensor) -> np.ndarray:
-        """One log-mel -> ``(128, 32)`` in [0, 1] (row 0 = lowest band), 80 dB below the peak."""
-        db = x.detach().float().cpu().reshape(x.shape[-2], x.shape[-1])
-        image = ((db - (db.max() - 80.0)) / 80.0).clamp(0, 1)
-        return image.numpy()
-
-    def encode_stream(self, samples: np.ndarray, sample_rate: int, source: str = "") -> Puzzle:
-        """Audio of any length -> one puzzle per 1 s window (hop ``window_hop_seconds``)."""
-        return self.encode_observation((samples, sample_rate), source)  # type: ignore[attr-defined]
-
-
-class AudioPuzzleCompressor(AudioModality, PuzzleCompressor):
+class AudioPuzzleCompressor(PuzzleCompressor):
     """``(N, 1, 128, 32)`` dB -> ``(N, 30, 30)`` ordered codes -> ``(N, 1, 128, 32)`` dB."""
 
     id = "audio_puzzle"
-    version = "2"  # 2: undilated residual blocks (1: dilations 1 and 2)
+    Modality = AudioModality
+    version = "2"
     Config = AudioPuzzleConfig
     ordered_codes = True
+    config: AudioPuzzleConfig
 
     def __init__(self, config: AudioPuzzleConfig | None = None) -> None:
         super().__init__(config)

@@ -1,4 +1,4 @@
-"""The audio puzzle's configuration (torch-free: ``sage info`` reads it without the model).
+"""The audio configs (torch-free: ``sage info`` reads them without the model).
 
 Defaults are the recommended setting, measured on the embedded eSpeak data (docs/audio.md).
 """
@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sage_core import CompressorConfig, TrainingConfig
+from sage_core import CompressorConfig, ModalityConfig, TrainingConfig
 
 
-class AudioDataConfig(CompressorConfig):
-    """What every audio compressor here shares: the embedded data and long-file windows."""
+class AudioConfig(ModalityConfig):
+    """The audio modality: the embedded data and how long files are cut into 1 s windows."""
 
     voices: int = Field(120, ge=4, description="eSpeak voices of the embedded default (35 words each)")
     window_hop_seconds: float = Field(1.0, gt=0, description="hop between 1 s windows of long files")
 
 
-class AudioPuzzleConfig(AudioDataConfig):
+class AudioPuzzleConfig(CompressorConfig):
     """Tiny encoder, stronger decoder, one ordered 10-level scalar per cell (FSQ)."""
 
+    modality: AudioConfig = AudioConfig()
     encoder_filters: int = Field(4, ge=1, description="learned band-pooling filters per row (1 = plain averaging)")
     encoder_hidden: int = Field(16, ge=1, description="hidden units of the encoder's per-cell MLP")
     # 12, not 16: the 3x3 convs dominate a step; 1.1x faster for 0.03 dB (docs/audio.md).
@@ -37,7 +38,9 @@ class AudioPuzzleConfig(AudioDataConfig):
     train: TrainingConfig = TrainingConfig(epochs=90, max_minutes=11.0, batch_size=16, lr=8e-3, warmup_steps=100)
 
 
-class AudioPrototypeConfig(AudioDataConfig):
-    """The research prototype's recipe (PROTOTYPE.md): Adam 1e-3, batch 64, constant rate."""
+class AudioPrototypeConfig(CompressorConfig):
+    """The research prototype's recipe: Adam 1e-3, batch 64, constant rate, 5 epochs."""
+
+    modality: AudioConfig = AudioConfig()
     train: TrainingConfig = TrainingConfig(epochs=5, batch_size=64, lr=1e-3, warmup_steps=0, schedule="constant",
                                            grad_clip=None)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from sage_core import save_atomic
+from sage_core import cached_arrays
 
 from sage_audio_puzzle.frontend import SAMPLE_RATE, WINDOW_SAMPLES
 
@@ -140,17 +140,13 @@ def cache_key(voice_count: int, seed: int) -> str:
 def load_or_synthesize(cache_dir: Path, voice_count: int, seed: int = 0, progress: bool = True) -> SpeechClips:
     """The cached clips for this recipe, synthesising and caching them (atomically) if absent."""
     path = Path(cache_dir) / "audio_puzzle" / f"espeak_words_{cache_key(voice_count, seed)}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as data:
-            return SpeechClips(data["audio"], data["words"].tolist(), data["voices"].tolist())
-    clips = synthesize_clips(voice_count, seed=seed, progress=progress)
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, audio=clips.audio, words=np.array(clips.words), voices=np.array(clips.voices))
+    def build() -> dict[str, np.ndarray]:
+        clips = synthesize_clips(voice_count, seed=seed, progress=progress)
+        return {"audio": clips.audio, "words": np.array(clips.words), "voices": np.array(clips.voices)}
 
-    save_atomic(path, write)
-    return clips
+    arrays = cached_arrays(path, build, compress=True)
+    return SpeechClips(arrays["audio"], arrays["words"].tolist(), arrays["voices"].tolist())
 
 
 def as_float(audio: np.ndarray) -> torch.Tensor:

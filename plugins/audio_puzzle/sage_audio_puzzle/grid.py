@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sage_audio_puzzle.frontend import FRAMES, N_MELS
+from sage_core import GRID_SIZE as GRID
 
-GRID = 30
+from sage_audio_puzzle.frontend import FRAMES, N_MELS
 
 
 def band_pooling() -> Tensor:

@@ -1,8 +1,19 @@
 """Registration only: imports nothing heavy, so `sage plugins` stays fast."""
 
-from sage_core import CompressorSpec, DataSourceSpec, hookimpl
+from sage_core import CompressorSpec, DataSourceSpec, ModalitySpec, hookimpl
 
-SAGE_PLUGIN_API = 1
+SAGE_PLUGIN_API = 2
+
+
+@hookimpl
+def register_modalities(register):
+    register(
+        ModalitySpec(
+            name="audio",
+            factory="sage_audio_puzzle.modality:AudioModality",
+            summary="1 s of 16 kHz audio as a 128x32 log-mel (row 0 = lowest band, columns = time).",
+        )
+    )
 
 
 @hookimpl
@@ -23,6 +34,7 @@ def register_compressors(register):
             factory="sage_audio_puzzle.prototype:AudioPrototypeCompressor",
             config="sage_audio_puzzle.config:AudioPrototypeConfig",
             summary="Reference only: the research prototype's audio VQ-VAE, for benchmarks.",
+            reference=True,
         )
     )
 

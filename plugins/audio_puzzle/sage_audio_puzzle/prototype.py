@@ -1,9 +1,10 @@
 """``AudioPrototypeCompressor``: the research prototype's VQ-VAE as a reference for benchmarks.
 
-Architecture, quantizer and loss follow PROTOTYPE.md (see ``prototype_net``). One change is
-forced: the prototype min-max scaled each *batch* to [0, 1], which cannot be decoded back to
-dB and breaks batch invariance, so here each clip is mapped from the fixed range
-[-100, +20] dB to [0, 1] (the prototype's own ~120 dB batch range) and back.
+Architecture, quantizer and loss follow the prototype's description (see ``prototype_net``).
+One change is forced: the prototype min-max scaled each *batch* to [0, 1], which cannot be
+decoded back to dB and breaks batch invariance, so here each clip is mapped from the fixed
+range [-100, +20] dB to [0, 1] (the prototype's own ~120 dB batch range) and back.
+Registered as a *reference* compressor: `sage encode audio` never picks it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from torch import Tensor
 
 from sage_core import CompressorOutput, PuzzleCompressor
 
-from sage_audio_puzzle.compressor import AudioModality
 from sage_audio_puzzle.config import AudioPrototypeConfig
+from sage_audio_puzzle.modality import AudioModality
 from sage_audio_puzzle.frontend import FLOOR_DB
 from sage_audio_puzzle.prototype_net import PrototypeDecoder, PrototypeEncoder, PrototypeVectorQuantizer
 
@@ -31,10 +32,11 @@ def from_unit(u: Tensor) -> Tensor:
     return u * (hi - lo) + lo
 
 
-class AudioPrototypeCompressor(AudioModality, PuzzleCompressor):
+class AudioPrototypeCompressor(PuzzleCompressor):
     """``(N, 1, 128, 32)`` dB -> prototype VQ-VAE (unordered codes) -> dB."""
 
     id = "audio_prototype"
+    Modality = AudioModality
     version = "1"
     Config = AudioPrototypeConfig
     ordered_codes = False

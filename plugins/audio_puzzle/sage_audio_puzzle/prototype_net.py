@@ -1,4 +1,4 @@
-"""A faithful re-implementation of the research prototype's audio VQ-VAE, from PROTOTYPE.md.
+"""A faithful re-implementation of the research prototype's audio VQ-VAE, from its published description.
 
 Kept only as a reference for benchmarks: its choices (batch-wide min-max scaling, an
 upsampled 8x32 map, an unordered plain-VQ codebook) are what this plugin replaces. It

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sage_core import DataReport, InputError, save_atomic
+from sage_core import SPLITS, DataReport, InputError, cached_arrays
 
 from sage_audio_puzzle.frontend import fit_to_window, log_mel_db, read_audio
 
-SPLITS = ("train", "validation", "test")
 _MAX_PERCENTAGE = 2**27 - 1
 
 
@@ -73,24 +72,16 @@ def load_speech_commands(root: Path, cache_dir: Path, report: DataReport, batch:
         raise InputError(root, "holds no <word>/*.wav files (expected the Speech Commands v2 layout)")
     report.source = f"Speech Commands folder {root}"
     report.notes["split_rule"] = "lists" if (root / "validation_list.txt").exists() else "sha1 of speaker"
-    cache = _cache_path(root, clips, cache_dir)
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as data:
-            for path, reason, split in data["skipped"].tolist():
-                report.skip(path, reason, split)
-            out = {split: torch.from_numpy(data[split]) for split in SPLITS}
-    else:
-        out = _compute(root, clips, report, batch)
-        skipped = np.array([[s.path, s.reason, s.split] for s in report.skipped], dtype=str).reshape(-1, 3)
+    def build() -> dict[str, np.ndarray]:
+        scratch = DataReport()
+        mels = _compute(root, clips, scratch, batch)
+        skipped = np.array([[s.path, s.reason, s.split] for s in scratch.skipped], dtype=str).reshape(-1, 3)
+        return {"skipped": skipped, **{s: mels[s].numpy() for s in SPLITS}}
 
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, skipped=skipped, **{s: out[s].numpy() for s in SPLITS})
-
-        save_atomic(cache, write)
-    for split in SPLITS:
-        report.count(split, len(out[split]))
-    return out
+    arrays = cached_arrays(_cache_path(root, clips, cache_dir), build, report)
+    for path, reason, split in arrays["skipped"].tolist():
+        report.skip(path, reason, split)
+    return {split: torch.from_numpy(arrays[split]) for split in SPLITS}
 
 
 def _compute(root: Path, clips: list[tuple[str, str]], report: DataReport, batch: int) -> dict[str, Tensor]:

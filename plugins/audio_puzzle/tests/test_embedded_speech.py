@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sage_core import DataReport, cache_dir
+from sage_core import DataReport, cache_dir, split_of
 
-from sage_audio_puzzle.config import AudioPuzzleConfig
-from sage_audio_puzzle.datasets import build_audio_datasets, voice_split
+from sage_audio_puzzle.config import AudioConfig
+from sage_audio_puzzle.modality import AudioModality
 from sage_audio_puzzle.embedded_speech import load_or_synthesize, synthesize_clips, voices
 
 
@@ -41,10 +41,9 @@ def test_generated_once_then_read_from_the_cache(tmp_path, monkeypatch):
 
 
 def test_held_out_voices_never_speak_in_training(tmp_path):
-    config = AudioPuzzleConfig(voices=4)
     report = DataReport()
-    splits = build_audio_datasets(config, None, tmp_path, report)
+    splits = AudioModality(AudioConfig(voices=4)).build_datasets(None, tmp_path, report)
     names = {s: {n.split("/")[0] for n in getattr(splits, s).names} for s in ("train", "validation", "test")}
     assert names["train"].isdisjoint(names["validation"] | names["test"])
-    assert all(voice_split(v) == s for s, vs in names.items() for v in vs)
+    assert all(split_of(v) == s for s, vs in names.items() for v in vs)
     assert sum(splits.sizes().values()) == 4 * 35 and splits.train[0].shape == (1, 128, 32)

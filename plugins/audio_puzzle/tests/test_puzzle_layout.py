@@ -16,7 +16,7 @@ from sage_audio_puzzle.grid import GRID
 
 
 def _codes(model: AudioPuzzleCompressor, signal: np.ndarray) -> torch.Tensor:
-    return model.encode(model.prepare((signal, SAMPLE_RATE))).as_batch()[0].astype(np.int64)
+    return model.encode(model.modality.prepare((signal, SAMPLE_RATE))).as_batch()[0].astype(np.int64)
 
 
 def _expected_row(frequency: float) -> float:
@@ -70,5 +70,5 @@ def test_puzzle_is_identical_alone_and_in_any_batch(tiny_config):
 def test_higher_code_decodes_to_more_energy(tiny_config):
     model = AudioPuzzleCompressor(tiny_config).eval()
     flat = torch.arange(10).view(10, 1, 1).expand(10, GRID, GRID)
-    energy = model.cell_intensity(model.decode_codes(flat)).flatten(1).mean(1)
+    energy = model.modality.cell_intensity(model.decode_codes(flat)).flatten(1).mean(1)
     assert (energy.diff() > 0).all()

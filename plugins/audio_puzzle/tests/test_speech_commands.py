@@ -13,8 +13,7 @@ from cli_runner import run_sage
 
 from sage_core import DataReport, InputError
 
-from sage_audio_puzzle.config import AudioPuzzleConfig
-from sage_audio_puzzle.datasets import build_audio_datasets
+from sage_audio_puzzle.modality import AudioModality
 from sage_audio_puzzle.speech_commands import list_clips, split_by_hash
 
 SPEAKERS = ("0a7c2a8d", "1b4c9b89", "2c6b9ad1", "3d1e7c3a", "4e2f8f2b", "5f3a1b0c")
@@ -40,7 +39,7 @@ def test_official_lists_decide_the_split_and_bad_files_are_reported(tmp_path):
     root = tmp_path / "sc"
     _write_tree(root, with_lists=True)
     report = DataReport()
-    splits = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", report)
+    splits = AudioModality().build_datasets(root, tmp_path / "cache", report)
     assert splits.sizes() == {"train": 9, "validation": 2, "test": 1}
     assert [(Path(s.path).name, s.split) for s in report.skipped] == [("b544d4fd_nohash_0.wav", "train")]
     assert "not readable audio" in report.skipped[0].reason
@@ -58,7 +57,7 @@ def test_without_lists_the_speaker_hash_rule_splits_by_speaker(tmp_path):
         assert split == split_by_hash(relative)
     assert all(len(splits) == 1 for splits in by_speaker.values()), "a speaker never spans two splits"
     report = DataReport()
-    splits = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", report)
+    splits = AudioModality().build_datasets(root, tmp_path / "cache", report)
     assert sum(splits.sizes().values()) == 12 and len(report.skipped) == 1
 
 
@@ -76,13 +75,13 @@ def test_second_load_comes_from_the_cache_with_the_same_report(tmp_path):
     root = tmp_path / "sc"
     _write_tree(root, with_lists=True)
     first, second = DataReport(), DataReport()
-    a = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", first)
+    a = AudioModality().build_datasets(root, tmp_path / "cache", first)
     cached = list((tmp_path / "cache" / "audio_puzzle").glob("speech_commands_*.npz"))
     assert len(cached) == 1
     for wav in root.glob("yes/*.wav"):
         wav.chmod(0)  # unreadable now: a second load must not read audio again
     try:
-        b = build_audio_datasets(AudioPuzzleConfig(), root, tmp_path / "cache", second)
+        b = AudioModality().build_datasets(root, tmp_path / "cache", second)
     finally:
         for wav in root.glob("yes/*.wav"):
             wav.chmod(0o644)
@@ -92,7 +91,7 @@ def test_second_load_comes_from_the_cache_with_the_same_report(tmp_path):
 
 def test_a_folder_without_word_clips_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="Speech Commands"):
-        build_audio_datasets(AudioPuzzleConfig(), tmp_path, tmp_path / "cache", DataReport())
+        AudioModality().build_datasets(tmp_path, tmp_path / "cache", DataReport())
 
 
 TINY = ("encoder_filters=2", "encoder_hidden=4", "decoder_channels=4", "decoder_blocks=1", "decoder_basis=2",

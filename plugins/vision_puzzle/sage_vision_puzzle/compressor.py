@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sage_core import GRID_SIZE, CompressorOutput, FiniteScalarQuantizer
+from sage_core import GRID_SIZE, CompressorOutput, FiniteScalarQuantizer, PuzzleCompressor
 from sage_vision_puzzle.chroma import ChromaPalette, block_classes, embed_classes, from_ycbcr, to_ycbcr
 from sage_vision_puzzle.config import VisionPuzzleConfig
-from sage_vision_puzzle.image_compressor import ImageCompressor
 from sage_vision_puzzle.metrics import cell_luminance
+from sage_vision_puzzle.modality import VisionModality
 
 #: Mean luma is clamped to this margin before the logit, so black and white stay finite.
 LOGIT_MARGIN = 0.02
@@ -80,11 +80,12 @@ class CellDecoder(nn.Module):
         return self.shuffle(self.head(features))
 
 
-class VisionPuzzleCompressor(ImageCompressor):
+class VisionPuzzleCompressor(PuzzleCompressor):
     """RGB images ``(N, 3, R, R)`` -> puzzles; code 0 = darkest cell, 9 = brightest, block sums = colour."""
 
     id = "vision_puzzle"
-    version = "2"  # 2: each block's code sum carries a chroma class
+    Modality = VisionModality
+    version = "2"
     Config = VisionPuzzleConfig
     ordered_codes = True
 
@@ -93,7 +94,8 @@ class VisionPuzzleCompressor(ImageCompressor):
     def __init__(self, config: VisionPuzzleConfig | None = None) -> None:
         super().__init__(config)
         c = self.config
-        patch = c.resolution // GRID_SIZE
+        self.resolution = c.modality.resolution
+        patch = self.resolution // GRID_SIZE
         self.encoder = CellEncoder(patch, c.channels, c.encoder_blocks)
         self.quantizer = FiniteScalarQuantizer(10)
         self.palette = ChromaPalette(c.chroma_classes)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from sage_core import CompressorConfig, TrainingConfig
+from sage_core import CompressorConfig, ModalityConfig, TrainingConfig
 
 
-class ImageDataConfig(CompressorConfig):
-    """What every vision compressor shares: the input size and the embedded data."""
+class VisionConfig(ModalityConfig):
+    """The vision modality: the input size and the embedded data."""
 
     resolution: int = Field(60, ge=30, description="images are resized to resolution x resolution (a multiple of 30)")
     train_crops: int = Field(6000, ge=1, description="embedded default: crops of the training photos")
@@ -25,9 +25,10 @@ class ImageDataConfig(CompressorConfig):
         return value
 
 
-class VisionPuzzleConfig(ImageDataConfig):
+class VisionPuzzleConfig(CompressorConfig):
     """The vision puzzle compressor: a patch encoder and a residual decoder at 30x30."""
 
+    modality: VisionConfig = VisionConfig()
     channels: int = Field(32, ge=4, description="feature channels at the 30x30 cell grid")
     encoder_blocks: int = Field(1, ge=0, description="residual 3x3 blocks after the patch embedding")
     decoder_blocks: int = Field(3, ge=1, description="residual 3x3 blocks before the pixel shuffle")
@@ -37,7 +38,6 @@ class VisionPuzzleConfig(ImageDataConfig):
     )
     train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=32, lr=4e-3, warmup_steps=50)
 
-
     @field_validator("chroma_block")
     @classmethod
     def _divides_grid(cls, value: int) -> int:
@@ -46,8 +46,9 @@ class VisionPuzzleConfig(ImageDataConfig):
         return value
 
 
-class VisionPrototypeConfig(ImageDataConfig):
+class VisionPrototypeConfig(CompressorConfig):
     """The research prototype's vision model, re-implemented from its description for comparison."""
 
+    modality: VisionConfig = VisionConfig()
     prototype_size: int = Field(224, ge=32, description="the prototype's input size (it upscaled CIFAR to 224)")
     train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=16, lr=1e-3, warmup_steps=0, schedule="constant")

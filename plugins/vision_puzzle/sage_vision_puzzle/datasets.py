@@ -16,11 +16,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sage_core import DataReport, DataSplits, InputError, split_of
+from sage_core import SPLITS, DataReport, DataSplits, InputError, split_of
 from sage_vision_puzzle.images import IMAGE_SUFFIXES, array_to_chw, read_image, resize_square
 from sage_vision_puzzle.safe_pickle import load_restricted
 
-SPLITS = ("train", "validation", "test")
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 #: Fraction of CIFAR-10's training batches held out for validation (by file name hash).
 CIFAR_VALIDATION_FRACTION = 0.1
@@ -45,18 +44,10 @@ class ImageArrayDataset(Dataset[Tensor]):
 
 def _splits(images: dict[str, list[Tensor]], stored_size: int, resolution: int, report: DataReport) -> DataSplits:
     """Stack each split's ``(3, s, s)`` uint8 images into a dataset that yields ``(3, R, R)``."""
-    datasets = {}
-    for split in SPLITS:
-        empty = torch.zeros(0, 3, stored_size, stored_size, dtype=torch.uint8)
-        stacked = torch.stack(images[split]) if images[split] else empty
-        datasets[split] = ImageArrayDataset(stacked, resolution)
-        report.count(split, len(stacked))
-    return DataSplits(datasets["train"], datasets["validation"], datasets["test"], report)
-
-
-def hash_split(key: str, validation: float, test: float) -> str:
-    """Deterministic split from a key's SHA-1 (a file's content hash, an image's name)."""
-    return split_of(key, (validation, test))
+    empty = torch.zeros(0, 3, stored_size, stored_size, dtype=torch.uint8)
+    datasets = {split: ImageArrayDataset(torch.stack(images[split]) if images[split] else empty, resolution)
+                for split in SPLITS}
+    return DataSplits.from_datasets(datasets, report)
 
 
 # --- CIFAR-10 ("python version": cifar-10-batches-py) ---------------------------------
@@ -109,7 +100,7 @@ def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
             continue
         tensor = torch.from_numpy(data)
         for index, image_name in enumerate(names):
-            split = "test" if name == "test_batch" else hash_split(image_name, CIFAR_VALIDATION_FRACTION, 0.0)
+            split = "test" if name == "test_batch" else split_of(image_name, (CIFAR_VALIDATION_FRACTION, 0.0))
             images[split].append(tensor[index])
     if not images["train"]:
         raise InputError(root, "no readable CIFAR-10 training batch (data_batch_1..5)")
@@ -144,7 +135,7 @@ def load_image_folder(root: Path, resolution: int, report: DataReport) -> DataSp
         except OSError as exc:
             report.skip(path, f"unreadable ({exc.strerror or exc})")
             continue
-        split = hash_split(hashlib.sha1(data).hexdigest(), 0.1, 0.1)
+        split = split_of(hashlib.sha1(data).hexdigest())
         try:
             array = read_image(path, io.BytesIO(data))
             chw = resize_square(array_to_chw(array, str(path)), resolution)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sage_core import DataReport, DataSplits, save_atomic
-from sage_vision_puzzle.datasets import SPLITS, ImageArrayDataset
+from sage_core import SPLITS, DataReport, DataSplits, cached_arrays
+from sage_vision_puzzle.datasets import ImageArrayDataset
 
 #: Bump when the photo list, the split or the crop recipe changes.
 CROPS_VERSION = 1
@@ -99,30 +99,15 @@ def generate_crops(resolution: int, train_crops: int, eval_crops: int) -> dict[s
     return arrays
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
 def embedded_photo_crops(resolution: int, train_crops: int, eval_crops: int, cache_dir: Path, report: DataReport) -> DataSplits:
     """The default data: cached crops, generated on first use (a few seconds)."""
     path = Path(cache_dir) / "vision_puzzle" / f"photo-crops-v{CROPS_VERSION}-r{resolution}-{train_crops}-{eval_crops}.npz"
-    arrays = None
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as loaded:
-                arrays = {key: loaded[key] for key in loaded.files}
-        except (OSError, ValueError, EOFError):
-            arrays = None  # a damaged cache is regenerated, not trusted
-    if arrays is None:
-        arrays = generate_crops(resolution, train_crops, eval_crops)
-        save_atomic(path, lambda tmp: _write_npz(tmp, arrays))
+    arrays = cached_arrays(path, lambda: generate_crops(resolution, train_crops, eval_crops), report)
     datasets = {}
     for split in SPLITS:
         names = [str(n) for n in arrays[f"names_{split}"]]
         datasets[split] = ImageArrayDataset(torch.from_numpy(arrays[split]), resolution, names)
-        report.count(split, len(names))
         report.notes[f"{split}_photos"] = sorted(set(names))
     report.source = "crops of photographs bundled with scikit-image and scikit-learn, split by photo"
     report.notes["cache"] = str(path)
-    return DataSplits(datasets["train"], datasets["validation"], datasets["test"], report)
+    return DataSplits.from_datasets(datasets, report)

@@ -1,8 +1,19 @@
 """Registration only: imports nothing heavy, so `sage plugins` stays fast."""
 
-from sage_core import CompressorSpec, hookimpl
+from sage_core import CompressorSpec, ModalitySpec, hookimpl
 
-SAGE_PLUGIN_API = 1
+SAGE_PLUGIN_API = 2
+
+
+@hookimpl
+def register_modalities(register):
+    register(
+        ModalitySpec(
+            name="vision",
+            factory="sage_vision_puzzle.modality:VisionModality",
+            summary="RGB images, resized to R x R; each puzzle cell is an R/30 x R/30 patch.",
+        )
+    )
 
 
 @hookimpl
@@ -19,9 +30,10 @@ def register_compressors(register):
     register(
         CompressorSpec(
             id="vision_prototype",
-            modality="vision_reference",  # its own modality: `sage encode vision` never picks it
+            modality="vision",
             factory="sage_vision_puzzle.prototype:VisionPrototypeCompressor",
             config="sage_vision_puzzle.config:VisionPrototypeConfig",
             summary="Reference only: the research prototype's vision VQ-VAE, re-implemented for benchmarks.",
+            reference=True,
         )
     )

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sage_core import GRID_SIZE, CompressorOutput
+from sage_core import GRID_SIZE, CompressorOutput, PuzzleCompressor
 from sage_vision_puzzle.config import VisionPrototypeConfig
-from sage_vision_puzzle.image_compressor import ImageCompressor
+from sage_vision_puzzle.modality import VisionModality
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,11 +33,11 @@ def _conv_bn_relu(conv: nn.Module, channels: int) -> nn.Sequential:
     return nn.Sequential(conv, nn.BatchNorm2d(channels), nn.ReLU())
 
 
-class VisionPrototypeCompressor(ImageCompressor):
+class VisionPrototypeCompressor(PuzzleCompressor):
     """``(N, 3, R, R)`` -> 224x224 -> VQ-VAE with 10 unordered codes -> ``(N, 3, R, R)``."""
 
     id = "vision_prototype"
-    modality = "vision_reference"  # not "vision": resolving the modality must find the real compressor
+    Modality = VisionModality
     Config = VisionPrototypeConfig
     ordered_codes = False  # a plain VQ codebook has no order: permuting it changes nothing
 
@@ -45,6 +45,7 @@ class VisionPrototypeCompressor(ImageCompressor):
 
     def __init__(self, config: VisionPrototypeConfig | None = None) -> None:
         super().__init__(config)
+        self.resolution = self.config.modality.resolution
         self.encoder = nn.Sequential(
             _conv_bn_relu(nn.Conv2d(3, 32, 4, 2, 1), 32),
             _conv_bn_relu(nn.Conv2d(32, 64, 4, 2, 1), 64),

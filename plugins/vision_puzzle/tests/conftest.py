@@ -28,8 +28,10 @@ def crops() -> Tensor:
     return photo_crops("stereo_motorcycle", 6, 60)
 
 
-def tiny_config(**changes: object) -> VisionPuzzleConfig:
-    return VisionPuzzleConfig(channels=8, encoder_blocks=1, decoder_blocks=1, **changes)
+def tiny_config(resolution: int = 60, **changes: object) -> VisionPuzzleConfig:
+    """Tiny model sizes; ``resolution`` is the modality's, the rest the model's."""
+    return VisionPuzzleConfig(channels=8, encoder_blocks=1, decoder_blocks=1, modality={"resolution": resolution},
+                              **changes)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def test_plugins_lists_both_vision_compressors(env: dict[str, str]) -> None:
 def test_train_encode_decode_round_trip(env: dict[str, str], tmp_path: Path) -> None:
     run = tmp_path / "run"
     run_sage("train", "vision_puzzle", "--out", str(run), "--max-steps", "2", "--no-evaluate",
-             "-o", "channels=8", "-o", "decoder_blocks=1", "-o", "train_crops=64", "-o", "eval_crops=8",
+             "-o", "channels=8", "-o", "decoder_blocks=1", "-o", "modality.train_crops=64", "-o", "modality.eval_crops=8",
              "-o", "train.batch_size=16", env=env)
     photo = tmp_path / "photo.jpg"
     ramp = np.linspace(0, 255, 300, dtype=np.uint8)

@@ -7,7 +7,7 @@ import torch
 from sage_core.testing import check_compressor
 
 from sage_vision_puzzle.compressor import VisionPuzzleCompressor
-from sage_vision_puzzle.config import VisionPrototypeConfig, VisionPuzzleConfig
+from sage_vision_puzzle.config import VisionConfig, VisionPrototypeConfig, VisionPuzzleConfig
 from sage_vision_puzzle.prototype import VisionPrototypeCompressor
 
 
@@ -34,14 +34,14 @@ def test_untrained_gray_only_model_is_the_baseline_codec(crops: torch.Tensor, ti
     """Both learned parts start at zero, so training starts from the luma quantiser, all codes live."""
     model = VisionPuzzleCompressor(tiny(chroma_classes=1)).eval()
     codes = model.encode_codes(crops)
-    base_codes, base_hat = model.baseline_codec(crops)
+    base_codes, base_hat = model.modality.baseline_codec(crops)
     assert torch.equal(codes, base_codes)
     assert torch.allclose(model.decode_codes(codes), base_hat, atol=1e-6)
 
 
 def test_resolution_must_be_a_multiple_of_30() -> None:
     with pytest.raises(ValueError, match="multiple of 30"):
-        VisionPuzzleConfig(resolution=64)
+        VisionConfig(resolution=64)
 
 
 @pytest.mark.slow

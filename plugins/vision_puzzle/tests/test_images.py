@@ -27,36 +27,36 @@ def photo() -> np.ndarray:
 
 
 def test_uint8_array_is_scaled_to_unit_range(model: VisionPuzzleCompressor, photo: np.ndarray) -> None:
-    x = model.prepare(photo)
+    x = model.modality.prepare(photo)
     assert x.shape == (1, 3, 60, 60) and x.dtype == torch.float32
     assert 0 <= float(x.min()) and float(x.max()) <= 1
     assert abs(float(x.mean()) - photo.mean() / 255) < 0.02
 
 
 def test_float_array_and_pil_image_agree_with_uint8(model: VisionPuzzleCompressor, photo: np.ndarray) -> None:
-    from_uint8 = model.prepare(photo)
-    assert torch.allclose(model.prepare(photo.astype(np.float32) / 255), from_uint8, atol=1e-5)
-    assert torch.allclose(model.prepare(Image.fromarray(photo)), from_uint8, atol=1e-5)
-    assert torch.allclose(model.prepare(torch.from_numpy(photo).permute(2, 0, 1)), from_uint8, atol=1e-5)
+    from_uint8 = model.modality.prepare(photo)
+    assert torch.allclose(model.modality.prepare(photo.astype(np.float32) / 255), from_uint8, atol=1e-5)
+    assert torch.allclose(model.modality.prepare(Image.fromarray(photo)), from_uint8, atol=1e-5)
+    assert torch.allclose(model.modality.prepare(torch.from_numpy(photo).permute(2, 0, 1)), from_uint8, atol=1e-5)
 
 
 def test_grayscale_is_expanded_and_alpha_dropped(model: VisionPuzzleCompressor, photo: np.ndarray) -> None:
     gray = photo[..., 1]
-    x = model.prepare(gray)
+    x = model.modality.prepare(gray)
     assert x.shape == (1, 3, 60, 60)
     assert torch.equal(x[:, 0], x[:, 1]) and torch.equal(x[:, 1], x[:, 2])
-    assert torch.allclose(model.prepare(Image.fromarray(gray)), x)
+    assert torch.allclose(model.modality.prepare(Image.fromarray(gray)), x)
     alpha = np.full(photo.shape[:2] + (1,), 7, dtype=np.uint8)
-    assert torch.equal(model.prepare(np.concatenate([photo, alpha], axis=2)), model.prepare(photo))
+    assert torch.equal(model.modality.prepare(np.concatenate([photo, alpha], axis=2)), model.modality.prepare(photo))
 
 
 def test_float_outside_unit_range_is_refused(model: VisionPuzzleCompressor, photo: np.ndarray) -> None:
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        model.prepare(photo.astype(np.float32))
+        model.modality.prepare(photo.astype(np.float32))
     with pytest.raises(InputError, match="NaN"):
-        model.prepare(np.full((8, 8, 3), np.nan, dtype=np.float32))
+        model.modality.prepare(np.full((8, 8, 3), np.nan, dtype=np.float32))
     with pytest.raises(InputError, match="shape"):
-        model.prepare(np.zeros((4, 8, 8, 3), dtype=np.uint8))
+        model.modality.prepare(np.zeros((4, 8, 8, 3), dtype=np.uint8))
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
@@ -65,12 +65,12 @@ def test_read_file_any_size(model: VisionPuzzleCompressor, tmp_path: Path, suffi
         path = tmp_path / f"img-{height}x{width}{suffix}"
         ramp = np.linspace(0, 255, width, dtype=np.uint8)  # smooth, so the 12 MP file saves fast
         Image.fromarray(np.broadcast_to(ramp[None, :, None], (height, width, 3)).copy()).save(path)
-        x = model.read_file(path)
+        x = model.modality.read_file(path)
         assert x.shape == (1, 3, 60, 60) and torch.isfinite(x).all()
 
 
 def test_read_file_modes(model: VisionPuzzleCompressor, tmp_path: Path, photo: np.ndarray) -> None:
-    reference = model.prepare(photo)
+    reference = model.modality.prepare(photo)
     for mode in ("RGBA", "P", "L", "I;16", "1"):
         path = tmp_path / f"m-{mode.replace(';', '')}.png"
         image = Image.fromarray(photo)
@@ -79,7 +79,7 @@ def test_read_file_modes(model: VisionPuzzleCompressor, tmp_path: Path, photo: n
         else:
             image = image.convert(mode)
         image.save(path)
-        x = model.read_file(path)
+        x = model.modality.read_file(path)
         assert x.shape == (1, 3, 60, 60) and 0 <= float(x.min()) and float(x.max()) <= 1
         if mode == "RGBA":
             assert torch.allclose(x, reference, atol=1e-6)
@@ -90,20 +90,20 @@ def test_read_file_modes(model: VisionPuzzleCompressor, tmp_path: Path, photo: n
 def test_read_file_errors_name_the_file(model: VisionPuzzleCompressor, tmp_path: Path) -> None:
     missing = tmp_path / "missing.png"
     with pytest.raises(InputError, match="missing.png: no such file"):
-        model.read_file(missing)
+        model.modality.read_file(missing)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"this is not a PNG")
     with pytest.raises(InputError, match="junk.png: not an image"):
-        model.read_file(junk)
+        model.modality.read_file(junk)
 
 
 def test_write_output_round_trips_through_png(model: VisionPuzzleCompressor, tmp_path: Path, photo: np.ndarray) -> None:
-    x = model.prepare(photo)
-    [written] = model.write_output(x, tmp_path / "out")
+    x = model.modality.prepare(photo)
+    [written] = model.modality.write_output(x, tmp_path / "out")
     assert written == tmp_path / "out.png"
-    again = model.read_file(written)
+    again = model.modality.read_file(written)
     assert torch.allclose(again, x, atol=1 / 255 + 1e-6)
-    several = model.write_output(torch.cat([x, x]), tmp_path / "pair.png")
+    several = model.modality.write_output(torch.cat([x, x]), tmp_path / "pair.png")
     assert [p.name for p in several] == ["pair-0.png", "pair-1.png"]
 
 
@@ -123,5 +123,5 @@ def test_exif_rotation_is_applied(model: VisionPuzzleCompressor, tmp_path: Path)
     exif[0x0112] = 6
     path = tmp_path / "phone.jpg"
     image.save(path, exif=exif, quality=95)
-    x = model.read_file(path)[0].mean(0)
+    x = model.modality.read_file(path)[0].mean(0)
     assert float(x[:10].mean()) > 0.9 and float(x[-10:].mean()) < 0.1

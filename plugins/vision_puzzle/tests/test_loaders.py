@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 from sage_core import DataReport, InputError
 
-from sage_vision_puzzle.compressor import VisionPuzzleCompressor
-from sage_vision_puzzle.config import VisionPuzzleConfig
+from sage_vision_puzzle.config import VisionConfig
+from sage_vision_puzzle.modality import VisionModality
 from sage_vision_puzzle.datasets import read_cifar_batch
 from sage_vision_puzzle.embedded import photo_split
 
@@ -47,8 +47,8 @@ def cifar_root(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
 def test_cifar_batches_become_train_validation_and_test(cifar_root, tmp_path: Path) -> None:
     root, written = cifar_root
     report = DataReport()
-    config = VisionPuzzleConfig(resolution=30)
-    splits = VisionPuzzleCompressor.build_datasets(config, tmp_path, tmp_path / "cache", report)  # parent folder works
+    config = VisionConfig(resolution=30)
+    splits = VisionModality(config).build_datasets(tmp_path, tmp_path / "cache", report)  # parent folder works
     assert len(splits.train) + len(splits.validation) == 100 and len(splits.train) > len(splits.validation) > 0
     assert len(splits.test) == 20 and not report.skipped
     first_test = written["test_batch"][0]
@@ -56,7 +56,7 @@ def test_cifar_batches_become_train_validation_and_test(cifar_root, tmp_path: Pa
         torch.from_numpy(first_test)[None].float() / 255, size=30, mode="bilinear", antialias=True
     )[0]
     assert torch.allclose(splits.test[0], expected, atol=1e-6)  # plane order R, G, B kept
-    again = VisionPuzzleCompressor.build_datasets(config, root, tmp_path / "cache", DataReport())
+    again = VisionModality(config).build_datasets(root, tmp_path / "cache", DataReport())
     assert torch.equal(again.validation[0], splits.validation[0])  # the split is deterministic
 
 
@@ -71,7 +71,7 @@ def test_cifar_missing_and_malicious_batches_are_reported(cifar_root, tmp_path: 
     (root / "data_batch_3").write_bytes(pickle.dumps({b"data": Exploit()}, protocol=2))
     (root / "data_batch_4").write_bytes(b"\x80\x02 truncated")
     report = DataReport()
-    splits = VisionPuzzleCompressor.build_datasets(VisionPuzzleConfig(), root, tmp_path, report)
+    splits = VisionModality(VisionConfig()).build_datasets(root, tmp_path, report)
     reasons = {Path(s.path).name: s.reason for s in report.skipped}
     assert reasons["data_batch_2"] == "missing batch file"
     assert "refusing to load global" in reasons["data_batch_3"] and "system" in reasons["data_batch_3"]
@@ -105,20 +105,20 @@ def test_image_folder_skips_hidden_corrupt_and_truncated(tmp_path: Path) -> None
     data = (root / "dog" / "whole.jpg").read_bytes()
     (root / "dog" / "truncated.jpg").write_bytes(data[: len(data) // 2])
     report = DataReport()
-    splits = VisionPuzzleCompressor.build_datasets(VisionPuzzleConfig(resolution=30), root, tmp_path, report)
+    splits = VisionModality(VisionConfig(resolution=30)).build_datasets(root, tmp_path, report)
     skipped = {Path(s.path).name: s.reason for s in report.skipped}
     assert set(skipped) == {"corrupt.png", "truncated.jpg"}
     assert "truncated" in skipped["truncated.jpg"]
     assert sum(splits.sizes().values()) == 31  # 30 + whole.jpg; hidden files and notes.txt are not data
     assert splits.train[0].shape == (3, 30, 30)
-    again = VisionPuzzleCompressor.build_datasets(VisionPuzzleConfig(resolution=30), root, tmp_path, DataReport())
+    again = VisionModality(VisionConfig(resolution=30)).build_datasets(root, tmp_path, DataReport())
     assert again.sizes() == splits.sizes()
 
 
 def test_image_folder_without_images_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty" / "cls").mkdir(parents=True)
     with pytest.raises(InputError, match="no readable training images"):
-        VisionPuzzleCompressor.build_datasets(VisionPuzzleConfig(), tmp_path / "empty", tmp_path, DataReport())
+        VisionModality(VisionConfig()).build_datasets(tmp_path / "empty", tmp_path, DataReport())
 
 
 def test_embedded_default_is_split_by_photo() -> None:
@@ -130,13 +130,13 @@ def test_embedded_default_is_split_by_photo() -> None:
 
 @pytest.mark.slow
 def test_embedded_default_generates_once_and_caches(tmp_path: Path) -> None:
-    config = VisionPuzzleConfig(resolution=30, train_crops=200, eval_crops=40)
+    config = VisionConfig(resolution=30, train_crops=200, eval_crops=40)
     report = DataReport()
-    splits = VisionPuzzleCompressor.build_datasets(config, None, tmp_path, report)
+    splits = VisionModality(config).build_datasets(None, tmp_path, report)
     assert splits.sizes() == {"train": 200, "validation": 40, "test": 40}
     assert not set(report.notes["test_photos"]) & set(report.notes["train_photos"])
     [cache] = list((tmp_path / "vision_puzzle").glob("*.npz"))
     stamp = cache.stat().st_mtime_ns
-    again = VisionPuzzleCompressor.build_datasets(config, None, tmp_path, DataReport())
+    again = VisionModality(config).build_datasets(None, tmp_path, DataReport())
     assert cache.stat().st_mtime_ns == stamp and torch.equal(again.test[3], splits.test[3])
     assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no temp files left

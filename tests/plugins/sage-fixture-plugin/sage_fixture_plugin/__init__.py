@@ -2,9 +2,14 @@
 
 import click
 
-from sage_core import CompressorSpec, DataSourceSpec, hookimpl
+from sage_core import CompressorSpec, DataSourceSpec, ModalitySpec, hookimpl
 
-SAGE_PLUGIN_API = 1
+SAGE_PLUGIN_API = 2
+
+
+@hookimpl
+def register_modalities(register):
+    register(ModalitySpec(name="toy", factory="sage_fixture_plugin.toy:ToyModality", summary="Smooth 30x30 fields."))
 
 
 @hookimpl
@@ -16,6 +21,16 @@ def register_compressors(register):
             factory="sage_fixture_plugin.toy:ToyCompressor",
             config="sage_fixture_plugin.toy_config:ToyConfig",
             summary="Smooth 30x30 fields in [0, 1]; trains in seconds.",
+        )
+    )
+    register(
+        CompressorSpec(
+            id="toy_reference",
+            modality="toy",
+            factory="sage_fixture_plugin.toy:ToyReference",
+            config="sage_fixture_plugin.toy_config:ToyConfig",
+            summary="Reference only: never picked by modality.",
+            reference=True,
         )
     )
 

@@ -1,4 +1,8 @@
-"""A tiny real compressor: smooth fields (1, 30, 30) in [0, 1] -> puzzle -> fields."""
+"""A tiny real modality and compressor: smooth fields (1, 30, 30) in [0, 1] -> puzzle -> fields.
+
+The fields are labelled (0: darker than 0.5 on average, 1: brighter), so probes have
+something to find.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sage_core import (
+    SPLITS,
     CompressorOutput,
     DataReport,
     DataSplits,
     FiniteScalarQuantizer,
     InputError,
+    Modality,
     PuzzleCompressor,
     TensorListDataset,
 )
-from sage_fixture_plugin.toy_config import ToyConfig
+from sage_fixture_plugin.toy_config import ToyConfig, ToyFieldsConfig
 
 
 def smooth_fields(n: int, seed: int) -> Tensor:
@@ -41,7 +47,7 @@ def read_npy(path: Path) -> Tensor:
     return x.clamp(0, 1)
 
 
-def load_npy_folder(config: ToyConfig, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
+def load_npy_folder(modality: Modality, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
     """Every ``*.npy`` under ``path``; files sorted, each 5th to validation, next to test."""
     if path is None:
         raise InputError("--data", "toy_npy_folder needs --data PATH")
@@ -54,26 +60,66 @@ def load_npy_folder(config: ToyConfig, path: Path | None, cache_dir: Path, repor
             report.skip(file, exc.problem, split)
             continue
         splits[split].append(x)
-        report.count(split, len(x))
     if not splits["train"]:
         raise InputError(path, "no readable .npy files")
     report.source = f"npy folder {path}"
-    return DataSplits(
-        *(TensorListDataset(torch.cat(splits[s]) if splits[s] else torch.zeros(0, 1, 30, 30))
-          for s in ("train", "validation", "test")),
-        report=report,
+    return DataSplits.from_datasets(
+        {s: TensorListDataset(torch.cat(splits[s]) if splits[s] else torch.zeros(0, 1, 30, 30)) for s in SPLITS}, report
     )
+
+
+class ToyModality(Modality):
+    """Smooth fields ``(N, 1, 30, 30)`` in [0, 1]; one cell per pixel."""
+
+    name = "toy"
+    Config = ToyFieldsConfig
+    row_meaning = "field row"
+    col_meaning = "field column"
+    primary_metric = "rmse"
+    config: ToyFieldsConfig
+
+    def prepare(self, observation: object) -> Tensor:
+        x = torch.as_tensor(np.asarray(observation, dtype=np.float32)).reshape(-1, 1, 30, 30)
+        return x.clamp(0, 1)
+
+    def read_file(self, path: Path) -> Tensor:
+        return read_npy(Path(path))
+
+    def write_output(self, x: Tensor, path: Path) -> list[Path]:
+        path = Path(path).with_suffix(".npy")
+        np.save(path, x.detach().cpu().numpy()[:, 0])
+        return [path]
+
+    def build_datasets(self, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
+        if data_path is not None:
+            return load_npy_folder(self, data_path, cache_dir, report)
+        report.source = "generated smooth fields"
+        sizes = {"train": self.config.train_samples, "validation": self.config.eval_samples,
+                 "test": self.config.eval_samples}
+        datasets = {}
+        for seed, (split, n) in enumerate(sizes.items()):
+            fields = smooth_fields(n, seed=1000 + seed)
+            datasets[split] = TensorListDataset(fields, labels=(fields.flatten(1).mean(1) > 0.5).long())
+        return DataSplits.from_datasets(datasets, report, classes=("dark", "bright"))
+
+    def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
+        mse = ((x - x_hat) ** 2).flatten(1).mean(1)
+        return {"rmse": mse.sqrt(), "mse01": mse}
+
+    def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        codes = torch.clamp(torch.floor(x.squeeze(1) * 10), 0, 9).long()
+        return codes, ((codes.float() + 0.5) / 10).unsqueeze(1)
+
+    def cell_intensity(self, x: Tensor) -> Tensor:
+        return x.squeeze(1)
 
 
 class ToyCompressor(PuzzleCompressor):
     """``(N, 1, 30, 30)`` fields in [0, 1] -> ``(N, 30, 30)`` codes; one cell per pixel."""
 
     id = "toy_puzzle"
-    modality = "toy"
+    Modality = ToyModality
     Config = ToyConfig
-    row_meaning = "field row"
-    col_meaning = "field column"
-    primary_metric = "rmse"
 
     def __init__(self, config: ToyConfig | None = None) -> None:
         super().__init__(config)
@@ -102,37 +148,8 @@ class ToyCompressor(PuzzleCompressor):
         loss = F.mse_loss(x_hat, x)
         return CompressorOutput(loss=loss, codes=codes, reconstruction=x_hat, logs={"mse": loss.detach()})
 
-    def prepare(self, observation: object) -> Tensor:
-        x = torch.as_tensor(np.asarray(observation, dtype=np.float32)).reshape(-1, 1, 30, 30)
-        return x.clamp(0, 1)
 
-    def read_file(self, path: Path) -> Tensor:
-        return read_npy(Path(path))
+class ToyReference(ToyCompressor):
+    """The same model registered as a reference (as a prototype re-implementation would be)."""
 
-    def write_output(self, x: Tensor, path: Path) -> list[Path]:
-        path = Path(path).with_suffix(".npy")
-        np.save(path, x.detach().cpu().numpy()[:, 0])
-        return [path]
-
-    @classmethod
-    def build_datasets(cls, config: ToyConfig, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
-        if data_path is not None:
-            return load_npy_folder(config, data_path, cache_dir, report)
-        report.source = "generated smooth fields"
-        sizes = {"train": config.train_samples, "validation": config.eval_samples, "test": config.eval_samples}
-        datasets = {}
-        for seed, (split, n) in enumerate(sizes.items()):
-            datasets[split] = TensorListDataset(smooth_fields(n, seed=1000 + seed))
-            report.count(split, n)
-        return DataSplits(datasets["train"], datasets["validation"], datasets["test"], report)
-
-    def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
-        mse = ((x - x_hat) ** 2).flatten(1).mean(1)
-        return {"rmse": mse.sqrt(), "mse01": mse}
-
-    def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        codes = torch.clamp(torch.floor(x.squeeze(1) * 10), 0, 9).long()
-        return codes, ((codes.float() + 0.5) / 10).unsqueeze(1)
-
-    def cell_intensity(self, x: Tensor) -> Tensor:
-        return x.squeeze(1)
+    id = "toy_reference"

@@ -1,14 +1,18 @@
-"""The toy compressor's config; torch-free so ``sage info toy_puzzle`` stays light."""
+"""The toy configs; torch-free so ``sage info toy_puzzle`` stays light."""
 
 from pydantic import Field
 
-from sage_core import CompressorConfig, TrainingConfig
+from sage_core import CompressorConfig, ModalityConfig, TrainingConfig
+
+
+class ToyFieldsConfig(ModalityConfig):
+    train_samples: int = Field(512, ge=8, description="size of the generated training split")
+    eval_samples: int = Field(128, ge=4, description="size of each generated held-out split")
 
 
 class ToyConfig(CompressorConfig):
+    modality: ToyFieldsConfig = ToyFieldsConfig()
     channels: int = Field(8, ge=1, description="hidden channels of encoder and decoder")
-    train_samples: int = Field(512, ge=8, description="size of the generated training split")
-    eval_samples: int = Field(128, ge=4, description="size of each generated held-out split")
     train: TrainingConfig = TrainingConfig(
         epochs=2, batch_size=32, eval_batch_size=64, lr=3e-3, warmup_steps=5, log_every_s=1.0
     )

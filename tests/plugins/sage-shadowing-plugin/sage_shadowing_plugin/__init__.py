@@ -2,7 +2,7 @@
 
 from sage_core import CompressorSpec, hookimpl
 
-SAGE_PLUGIN_API = 1
+SAGE_PLUGIN_API = 2
 
 
 @hookimpl

@@ -1,6 +1,7 @@
-"""What every vision compressor shares: images in and out, data sets, metrics, the baseline codec.
+"""``VisionModality``: images in and out, data sets, metrics, the baseline codec.
 
-Model inputs are ``(N, 3, R, R)`` RGB float in [0, 1], ``R = config.resolution``.
+Model inputs are ``(N, 3, R, R)`` RGB float in [0, 1], ``R = config.resolution``. Every
+vision compressor (the puzzle model, the prototype re-implementation) takes these inputs.
 """
 
 from __future__ import annotations
@@ -11,25 +12,25 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, InputError, PuzzleCompressor
+from sage_core import DataReport, DataSplits, InputError, Modality
 from sage_vision_puzzle import metrics
-from sage_vision_puzzle.config import ImageDataConfig
+from sage_vision_puzzle.config import VisionConfig
 from sage_vision_puzzle.datasets import load_image_data
 from sage_vision_puzzle.embedded import embedded_photo_crops
 from sage_vision_puzzle.images import array_to_chw, read_image, resize_square, to_model_input, write_png
 
 
-class ImageCompressor(PuzzleCompressor):
-    """Base of the vision compressors; subclasses add the model."""
+class VisionModality(Modality):
+    """RGB images of any size -> ``(N, 3, R, R)`` in [0, 1]; puzzle cells are R/30 x R/30 patches."""
 
-    modality = "vision"
-    Config = ImageDataConfig
+    name = "vision"
+    Config = VisionConfig
     row_meaning = "image row, top to bottom (each cell = an R/30 x R/30 patch)"
     col_meaning = "image column, left to right"
     primary_metric = "psnr_db"
     higher_is_better = True
 
-    config: ImageDataConfig
+    config: VisionConfig
 
     @property
     def resolution(self) -> int:
@@ -61,14 +62,12 @@ class ImageCompressor(PuzzleCompressor):
 
     # --- data ---------------------------------------------------------------------------
 
-    @classmethod
-    def build_datasets(
-        cls, config: ImageDataConfig, data_path: Path | None, cache_dir: Path, report: DataReport
-    ) -> DataSplits:
+    def build_datasets(self, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
         """``--data``: CIFAR-10 python folder or ImageFolder tree; default: crops of bundled photos."""
+        c = self.config
         if data_path is not None:
-            return load_image_data(Path(data_path), config.resolution, report)
-        return embedded_photo_crops(config.resolution, config.train_crops, config.eval_crops, cache_dir, report)
+            return load_image_data(Path(data_path), c.resolution, report)
+        return embedded_photo_crops(c.resolution, c.train_crops, c.eval_crops, cache_dir, report)
 
     # --- analysis -------------------------------------------------------------------
 

@@ -1,0 +1,126 @@
+"""Planning a run: from a ``TrainingRequest`` to the resolved class, config, data and folder.
+
+Everything that can be wrong with a request (an unknown id, a bad override, a run of
+another compressor version, a data source of another modality) is found here, before a
+run directory is touched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sage_core.config import resolve_config
+from sage_core.errors import ConfigError
+from sage_core.run_files import RunConfig, RunSummary
+from sage_core.rundir import RunDirectory, default_run_dir
+from sage_core.runs import check_compressor_version
+from sage_core.training.job import TrainingJob
+from sage_core.training.request import TrainingRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sage_core.plugins import PluginRegistry
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """A request resolved: what ``config.json`` will say, and the job every rank runs."""
+
+    run: RunDirectory
+    record: RunConfig
+    job: TrainingJob
+    resuming: bool
+    #: A resumed run's summary as it was, so a failed resume can leave the run as it was.
+    prior_summary: RunSummary | None
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` means CUDA when a GPU is visible, else CPU."""
+    if device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(f"--device must be cpu, cuda or auto, got {device!r}")
+    if device == "cpu":
+        return device
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no GPU is visible to torch")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size: int, progress: str) -> TrainingPlan:
+    """Resolve ``request``; raises a ``SageError`` for anything that would make the run fail early."""
+    import sage_core
+
+    resumed = RunDirectory(request.resume) if request.resume is not None else None
+    stored = resumed.config() if resumed is not None else None
+    compressor_id = request.compressor or (stored.compressor_id if stored else None)
+    if compressor_id is None:
+        raise ConfigError("name a compressor id to train, or --resume RUN_DIR")
+    if stored is not None and compressor_id != stored.compressor_id:
+        raise ConfigError(f"{request.resume} is a run of {stored.compressor_id!r}, not {compressor_id!r}")
+    spec = registry.compressor(compressor_id)
+    cls = spec.load()
+    if stored is not None:
+        check_compressor_version(request.resume, stored, cls)
+
+    overrides = [*request.overrides, *request.limit_overrides()]
+    config = resolve_config(cls.Config, stored.config if stored else None, request.config_path, overrides)
+    seed = stored.seed if stored else request.seed
+    data_path = request.data_path or (Path(stored.data_path) if stored and stored.data_path else None)
+    source = request.source or (stored.source if stored else None)
+    source_factory = None
+    if source:
+        source_spec = registry.data_source(source)
+        if source_spec.modality != spec.modality:
+            raise ConfigError(f"data source {source!r} is for {source_spec.modality} data, not {spec.modality}")
+        source_factory = source_spec.factory
+    device = resolve_device(request.device)
+
+    run = resumed or RunDirectory(request.out if request.out is not None else default_run_dir(cls.id))
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plugin_version = registry.version_of(spec.plugin)
+    config_data = config.model_dump(mode="json")
+    record = RunConfig(
+        compressor_id=cls.id,
+        modality=spec.modality,
+        compressor_version=cls.version,
+        plugin=spec.plugin,
+        plugin_version=plugin_version,
+        reference=spec.reference,
+        factory=spec.factory,
+        config=config_data,
+        seed=seed,
+        data_path=str(Path(data_path).resolve()) if data_path else None,
+        source=source,
+        device=device,
+        nproc=world_size,
+        created=stored.created if stored else now,
+        resumed=[*stored.resumed, now] if stored else [],
+        sage_version=sage_core.__version__,
+    )
+    import json
+
+    job = TrainingJob(
+        factory=spec.factory,
+        config=config_data,
+        run_dir=str(run.path),
+        seed=seed,
+        data_path=record.data_path,
+        source_factory=source_factory,
+        device=device,
+        progress=progress,
+        metadata={
+            "compressor_id": cls.id,
+            "compressor_version": cls.version,
+            "plugin": spec.plugin,
+            "plugin_version": plugin_version,
+            "config": json.dumps(config_data, sort_keys=True),
+        },
+        versions={"sage-core": sage_core.__version__, **({spec.plugin: plugin_version} if spec.plugin else {})},
+        launched_at=time.time(),
+    )
+    prior = resumed.summary() if resumed is not None and resumed.summary_path.is_file() else None
+    return TrainingPlan(run, record, job, resuming=resumed is not None, prior_summary=prior)
