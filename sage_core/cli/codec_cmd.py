@@ -23,6 +23,13 @@ def _load(ref: str, runs_root: Path) -> Any:  # -> PuzzleCompressor
     return load_compressor(run_dir, registry=get_registry())
 
 
+def _load_puzzles(path: Path) -> Any:  # -> Puzzle
+    """A puzzle ``.npz`` or puzzle log ``.jsonl``; a torn last log line is a warning, not an error."""
+    from sage_core.puzzle_log import load_puzzles
+
+    return load_puzzles(path, report=lambda message: click.echo(f"sage: warning: {message}", err=True))
+
+
 def check_output(out: Path, inputs: tuple[Path, ...] = (), force: bool = False) -> None:
     """Refuse an output path that would destroy something: an input, a folder, a file without --force."""
     for source in inputs:
@@ -131,14 +138,12 @@ def output_names(groups: list[tuple[str, list[int]]]) -> list[str]:
 @click.option("--force", is_flag=True, help="Replace outputs that exist already.")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
 def decode_command(model: str, puzzles: Path, out: Path, force: bool, runs_root: Path) -> None:
-    """Decode a puzzle file with MODEL into something to look at or listen to.
+    """Decode a puzzle file (.npz) or puzzle log (.jsonl) with MODEL into something to look at or listen to.
 
     Puzzles from one source file become one output (e.g. one WAV for a long
     recording). With several sources, --out is a folder and each source gets its own file.
     """
-    from sage_core.puzzle import Puzzle
-
-    puzzle = Puzzle.load(puzzles)
+    puzzle = _load_puzzles(puzzles)
     compressor = _load(model, runs_root)
     try:
         reconstruction = compressor.decode(puzzle)
@@ -198,10 +203,8 @@ class _staging:
 @click.option("--index", "-i", type=int, default=None, help="Show only this puzzle of a batch.")
 @click.option("--png", type=click.Path(path_type=Path), default=None, help="Also render to this PNG.")
 def show_command(puzzles: Path, index: int | None, png: Path | None) -> None:
-    """Print a puzzle file as digits, with where each puzzle came from."""
-    from sage_core.puzzle import Puzzle
-
-    puzzle = Puzzle.load(puzzles)
+    """Print a puzzle file (.npz) or puzzle log (.jsonl) as digits, with where each puzzle came from."""
+    puzzle = _load_puzzles(puzzles)
     if index is not None:
         if not -len(puzzle) <= index < len(puzzle):
             raise click.BadParameter(f"{puzzles} holds {len(puzzle)} puzzle(s)", param_hint="--index")
