@@ -38,6 +38,8 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINTS_DIR = "checkpoints"
 FIGURES_DIR = "figures"
 LOCK_FILE = ".lock"
+#: In a run a plugin ships inside its package: how it was made (command, seed, commit, ...).
+SHIPPED_FILE = "shipped.json"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -124,8 +126,16 @@ class RunDirectory:
     def figures(self) -> Path:
         return self.path / FIGURES_DIR
 
+    @property
+    def shipped_path(self) -> Path:
+        return self.path / SHIPPED_FILE
+
     def is_run(self) -> bool:
         return self.config_path.is_file()
+
+    def shipped(self) -> dict[str, Any] | None:
+        """How a shipped run was made (``shipped.json``), or None for a user's own run."""
+        return read_json(self.shipped_path) if self.shipped_path.is_file() else None
 
     # --- reading ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sage_core.errors import PluginError
@@ -77,6 +78,9 @@ class CompressorSpec:
     ``sage info`` can show the schema without importing the model. A ``reference``
     compressor (a re-implementation kept for benchmarks) is never chosen when a user names
     a modality (``sage encode audio``, ``sage compare audio``); name it by id instead.
+    ``shipped_run`` names a trained run directory inside the plugin's package
+    (``"package:folder"``), used when the user has no run of their own: the compressor works
+    right after ``pip install``.
     """
 
     id: str
@@ -85,6 +89,7 @@ class CompressorSpec:
     summary: str = ""
     config: str | None = None
     reference: bool = False
+    shipped_run: str | None = None
     plugin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +97,8 @@ class CompressorSpec:
         _check_id("modality", self.modality)
         if ":" not in self.factory:
             raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
+        if self.shipped_run is not None and ":" not in self.shipped_run:
+            raise ValueError(f"shipped_run {self.shipped_run!r} must be 'package:folder'")
 
     def load(self) -> Any:
         """Import and return the compressor class, checked against this spec."""
@@ -107,6 +114,19 @@ class CompressorSpec:
                 f"{modality!r}, but was registered as {self.id!r} of modality {self.modality!r}"
             )
         return cls
+
+    def shipped_path(self) -> Path | None:
+        """The shipped run directory, or None when there is none (or it is not installed)."""
+        if not self.shipped_run:
+            return None
+        package, _, folder = self.shipped_run.partition(":")
+        try:
+            from importlib.resources import files
+
+            path = Path(str(files(package).joinpath(folder)))
+        except (ImportError, TypeError, ValueError):
+            return None
+        return path if (path / "config.json").is_file() else None
 
     def load_config(self) -> Any:
         """Return the pydantic config class, importing as little as possible."""
