@@ -25,12 +25,12 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import pluggy
 
 from sage_core import hookspecs
-from sage_core.errors import PluginError, UnknownCompressorError
+from sage_core.errors import PluginError, SageError, UnknownCompressorError
 from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec
 
 ENTRY_POINT_GROUP = "sage"
@@ -80,28 +80,13 @@ class PluginRegistry:
 
     def compressor(self, compressor_id: str) -> CompressorSpec:
         """The spec for ``compressor_id``, or an error listing what is available."""
-        try:
-            return self.compressors[compressor_id]
-        except KeyError:
-            known = ", ".join(sorted(self.compressors)) or "none"
-            raise UnknownCompressorError(
-                f"no installed plugin registers compressor {compressor_id!r} (available: {known}); "
-                "see `sage plugins`"
-            ) from None
+        return _lookup(self.compressors, compressor_id, "compressor", UnknownCompressorError)
 
     def modality(self, name: str) -> ModalitySpec:
-        try:
-            return self.modalities[name]
-        except KeyError:
-            known = ", ".join(sorted(self.modalities)) or "none"
-            raise PluginError(f"no installed plugin registers modality {name!r} (available: {known})") from None
+        return _lookup(self.modalities, name, "modality")
 
     def data_source(self, name: str) -> DataSourceSpec:
-        try:
-            return self.data_sources[name]
-        except KeyError:
-            known = ", ".join(sorted(self.data_sources)) or "none"
-            raise PluginError(f"no data source {name!r} (available: {known})") from None
+        return _lookup(self.data_sources, name, "data source")
 
     def compressors_for(self, modality: str, include_reference: bool = False) -> list[CompressorSpec]:
         """The compressors of ``modality``; reference compressors only when asked for."""
@@ -143,6 +128,18 @@ class PluginRegistry:
         for record in self.records:
             if record.status == "ok" and record.name in impls:
                 yield record, impls[record.name]
+
+
+SpecT = TypeVar("SpecT")
+
+
+def _lookup(table: Mapping[str, SpecT], key: str, noun: str, error: type[SageError] = PluginError) -> SpecT:
+    """``table[key]``, or one line naming what is available."""
+    try:
+        return table[key]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise error(f"no installed plugin registers {noun} {key!r} (available: {known}); see `sage plugins`") from None
 
 
 def _names(value: str) -> set[str]:

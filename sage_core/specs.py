@@ -41,6 +41,11 @@ def _check_id(kind: str, value: str) -> None:
         raise ValueError(f"{kind} id {value!r} must be lower-case letters, digits and '_'")
 
 
+def _check_factory(factory: str, shape: str = "module:Class") -> None:
+    if ":" not in factory:
+        raise ValueError(f"factory {factory!r} must be '{shape}'")
+
+
 @dataclass(frozen=True)
 class ModalitySpec:
     """A modality a plugin offers: observations of one kind (``sage_core.Modality``).
@@ -56,8 +61,7 @@ class ModalitySpec:
 
     def __post_init__(self) -> None:
         _check_id("modality", self.name)
-        if ":" not in self.factory:
-            raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
+        _check_factory(self.factory)
 
     def load(self) -> Any:
         """Import and return the modality class, checked against this spec."""
@@ -95,8 +99,7 @@ class CompressorSpec:
     def __post_init__(self) -> None:
         _check_id("compressor", self.id)
         _check_id("modality", self.modality)
-        if ":" not in self.factory:
-            raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
+        _check_factory(self.factory)
         if self.shipped_run is not None and ":" not in self.shipped_run:
             raise ValueError(f"shipped_run {self.shipped_run!r} must be 'package:folder'")
 
@@ -152,8 +155,7 @@ class DataSourceSpec:
     def __post_init__(self) -> None:
         _check_id("data source", self.name)
         _check_id("modality", self.modality)
-        if ":" not in self.factory:
-            raise ValueError(f"factory {self.factory!r} must be 'module:function'")
+        _check_factory(self.factory, "module:function")
 
     def load(self) -> Any:
         return import_object(self.factory)
