@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from sage_core.hookspecs import PLUGIN_API, hookimpl
-from sage_core.specs import CompressorSpec, DataSourceSpec
+from sage_core.specs import CompressorSpec, DataSourceSpec, SensorSpec
 
 __version__ = "0.1.0"
 
@@ -47,6 +47,7 @@ __all__ = [
     "PLUGIN_API",
     "CompressorSpec",
     "DataSourceSpec",
+    "SensorSpec",
     "hookimpl",
     *_LAZY,
 ]

@@ -25,7 +25,7 @@ import pluggy
 
 from sage_core import hookspecs
 from sage_core.errors import PluginError, UnknownCompressorError
-from sage_core.specs import CompressorSpec, DataSourceSpec
+from sage_core.specs import CompressorSpec, DataSourceSpec, SensorSpec
 
 ENTRY_POINT_GROUP = "sage"
 
@@ -41,6 +41,7 @@ class PluginRecord:
     error: str | None = None
     compressors: list[str] = field(default_factory=list)
     data_sources: list[str] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +56,7 @@ class PluginRegistry:
     records: list[PluginRecord]
     compressors: dict[str, CompressorSpec]
     data_sources: dict[str, DataSourceSpec]
+    sensors: dict[str, SensorSpec] = field(default_factory=dict)
     strict: bool = False
 
     def compressor(self, compressor_id: str) -> CompressorSpec:
@@ -74,6 +76,13 @@ class PluginRegistry:
         except KeyError:
             known = ", ".join(sorted(self.data_sources)) or "none"
             raise PluginError(f"no data source {name!r} (available: {known})") from None
+
+    def sensor(self, name: str) -> SensorSpec:
+        try:
+            return self.sensors[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sensors)) or "none"
+            raise PluginError(f"no sensor {name!r} (available: {known}); see `sage sensors`") from None
 
     def compressors_for(self, modality: str) -> list[CompressorSpec]:
         return [spec for spec in self.compressors.values() if spec.modality == modality]
@@ -167,11 +176,12 @@ def load_plugins(
         except Exception as exc:  # noqa: BLE001 - record and keep going
             _fail(record, str(exc) if isinstance(exc, PluginError) else repr(exc), strict, exc)
 
-    registry = PluginRegistry(manager, records, {}, {}, strict)
+    registry = PluginRegistry(manager, records, {}, {}, {}, strict)
     _collect(registry, "register_compressors", CompressorSpec, registry.compressors, "compressors")
     _collect(registry, "register_data_sources", DataSourceSpec, registry.data_sources, "data_sources")
+    _collect(registry, "register_sensors", SensorSpec, registry.sensors, "sensors")
     failed = {record.name for record in records if record.status == "error"}
-    for table in (registry.compressors, registry.data_sources):
+    for table in (registry.compressors, registry.data_sources, registry.sensors):
         for key in [key for key, spec in table.items() if spec.plugin in failed]:
             del table[key]
     return registry
