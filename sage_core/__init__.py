@@ -39,6 +39,12 @@ _LAZY: dict[str, str] = {
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
+    "Sensor": "sage_core.streaming.sensor",
+    "ReplaySensor": "sage_core.streaming.sensor",
+    "SensorOptions": "sage_core.streaming.sensor",
+    "AudioBlock": "sage_core.streaming.observations",
+    "VideoFrame": "sage_core.streaming.observations",
+    "SampleWindower": "sage_core.streaming.windows",
 }
 
 __all__ = [
@@ -71,4 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer
     from sage_core.runs import load_compressor
+    from sage_core.streaming.observations import AudioBlock, VideoFrame
+    from sage_core.streaming.sensor import ReplaySensor, Sensor, SensorOptions
+    from sage_core.streaming.windows import SampleWindower
     from sage_core.training import run_training
