@@ -96,6 +96,12 @@ class AudioModality:
         image = ((db - (db.max() - 80.0)) / 80.0).clamp(0, 1)
         return image.numpy()
 
+    def stream_windower(self, hop_seconds: float) -> Any:
+        """For ``sage stream``: audio blocks of any rate -> 1 s 16 kHz windows every ``hop_seconds``."""
+        from sage_audio_puzzle.streaming import AudioWindower
+
+        return AudioWindower(hop_seconds)
+
     def encode_stream(self, samples: np.ndarray, sample_rate: int, source: str = "") -> Puzzle:
         """Audio of any length -> one puzzle per 1 s window (hop ``window_hop_seconds``)."""
         return self.encode_observation((samples, sample_rate), source)  # type: ignore[attr-defined]
