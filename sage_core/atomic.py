@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,3 +56,44 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def staged_directory(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Build a whole folder in a hidden sibling, then move it to ``path`` in one rename.
+
+    Yields the staging folder. A failure (or a kill) before the end leaves ``path`` as it
+    was: no half-written folder. An existing non-empty ``path`` is replaced only when
+    ``force`` is true, and then only after the new folder is complete.
+    """
+    from sage_core.errors import InputError
+
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise InputError(path, "exists and is not a folder")
+        if any(path.iterdir()) and not force:
+            raise InputError(path, "exists and is not empty; choose another folder or pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield staging
+        for folder in sorted({p.parent for p in staging.rglob("*")} | {staging}):
+            _fsync_dir(folder)
+        if path.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, retired / path.name)
+            try:
+                os.replace(staging, path)
+            except BaseException:
+                os.replace(retired / path.name, path)
+                raise
+            finally:
+                _fsync_dir(path.parent)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -79,3 +79,25 @@ def test_no_run_yet_names_the_command_to_run(healthy_env, tmp_path, plugin_site)
     result = run_sage("encode", "toy_puzzle", field, "--out", str(tmp_path / "p.npz"),
                       "--runs-root", str(tmp_path / "empty"), env=healthy_env, check=False)
     assert result.returncode == 2 and "sage train toy_puzzle" in result.stderr
+
+
+def test_decode_and_show_take_a_puzzle_log_too(toy_run, healthy_env, tmp_path) -> None:
+    """A live stream's .jsonl log decodes to the same output as the .npz of the same puzzles."""
+    from sage_core.puzzle_log import LogHeader, PuzzleLogWriter
+
+    npz = tmp_path / "p.npz"
+    run_sage("encode", "toy_puzzle", write_fields(tmp_path, "rec.npy", 3), "--out", str(npz),
+             "--runs-root", str(toy_run), env=healthy_env)
+    puzzle = Puzzle.load(npz)
+    log = tmp_path / "p.jsonl"
+    with PuzzleLogWriter(log, LogHeader.from_meta(puzzle.meta, clock="source")) as writer:
+        for i, source in enumerate(puzzle.meta.sources):
+            base, window = source.rsplit("#", 1)
+            writer.append(base, int(window), float(i), i + 1.0, puzzle.codes[i])
+
+    for name, path in (("from-npz", npz), ("from-log", log)):
+        run_sage("decode", "toy", str(path), "--out", str(tmp_path / name / "rec.npy"), "--runs-root", str(toy_run),
+                 env=healthy_env)
+    assert np.array_equal(np.load(tmp_path / "from-log" / "rec.npy"), np.load(tmp_path / "from-npz" / "rec.npy"))
+    shown = run_sage("show", str(log), env=healthy_env).stdout
+    assert "3 puzzle(s) from toy_puzzle" in shown and shown.count("\n# ") == 3

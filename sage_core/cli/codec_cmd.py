@@ -74,15 +74,15 @@ def _source_groups(sources: tuple[str, ...], n: int) -> "OrderedDict[str, list[i
               help="Output file (one source) or directory (one file per source).")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
 def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> None:
-    """Decode a puzzle file with MODEL into something to look at or listen to.
+    """Decode a puzzle file (.npz) or puzzle log (.jsonl) with MODEL into something to look at or listen to.
 
     Puzzles from one source file become one output (e.g. one WAV for a long
     recording). With several sources, --out is a directory.
     """
     from sage_core.errors import InputError
-    from sage_core.puzzle import Puzzle
+    from sage_core.puzzle_log import load_puzzles
 
-    puzzle = Puzzle.load(puzzles)
+    puzzle = load_puzzles(puzzles, report=lambda message: click.echo(f"sage: warning: {message}", err=True))
     compressor = _load(model, runs_root)
     try:
         reconstruction = compressor.decode(puzzle)
@@ -104,10 +104,10 @@ def decode_command(model: str, puzzles: Path, out: Path, runs_root: Path) -> Non
 @click.option("--index", "-i", type=int, default=None, help="Show only this puzzle of a batch.")
 @click.option("--png", type=click.Path(path_type=Path), default=None, help="Also render to this PNG.")
 def show_command(puzzles: Path, index: int | None, png: Path | None) -> None:
-    """Print a puzzle file as digits, with where each puzzle came from."""
-    from sage_core.puzzle import Puzzle
+    """Print a puzzle file (.npz) or puzzle log (.jsonl) as digits, with where each puzzle came from."""
+    from sage_core.puzzle_log import load_puzzles
 
-    puzzle = Puzzle.load(puzzles)
+    puzzle = load_puzzles(puzzles, report=lambda message: click.echo(f"sage: warning: {message}", err=True))
     if index is not None:
         if not -len(puzzle) <= index < len(puzzle):
             raise click.BadParameter(f"{puzzles} holds {len(puzzle)} puzzle(s)", param_hint="--index")

@@ -59,12 +59,13 @@ def build_cli() -> click.Group:
         codec_cmd,
         compare_cmd,
         evaluate_cmd,
+        export_cmd,
         plugin_cmd,
         plugins_cmd,
         train_cmd,
     )
 
-    for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd):
+    for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd, export_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
     return cli
