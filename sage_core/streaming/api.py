@@ -10,6 +10,7 @@ the source clock of the one file (seconds from its start).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -58,14 +59,20 @@ class StreamOptions:
             raise SageError(f"--queue must be >= 1, got {self.queue_size}")
 
 
-def load_model(model: ModelRef, registry: PluginRegistry, runs_root: Path) -> PuzzleCompressor:
-    """A compressor in eval mode: given, or the run a path/id/modality names (like ``sage encode``)."""
-    from sage_core.contract import PuzzleCompressor
-    from sage_core.runs import load_compressor, resolve_run_or_id
+def _modality_and_loader(model: ModelRef, registry: PluginRegistry, runs_root: Path) -> tuple[str, Any]:
+    """The model's modality (torch-free for a run: from its config) and a function that loads it.
 
-    if isinstance(model, PuzzleCompressor):
-        return model.eval()
-    return load_compressor(resolve_run_or_id(model, registry, root=runs_root), registry=registry)
+    Sensors are resolved and checked before any model loads, so a missing microphone is
+    reported at once rather than after torch has been imported.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        return modality_name(model), lambda: model.eval()
+    from sage_core.runs import load_compressor, read_run_config, resolve_run_or_id
+
+    run_dir = resolve_run_or_id(model, registry, root=runs_root)
+    modality = str(read_run_config(run_dir).get("modality", ""))
+    loader = lambda: load_compressor(run_dir, registry=registry)  # noqa: E731
+    return (modality or modality_name(loader())), loader
 
 
 def resolve_sensor(registry: PluginRegistry, source: str, modality: str) -> tuple[SensorSpec, str | None, str]:
@@ -105,7 +112,10 @@ def _unique(labels: list[str]) -> list[str]:
 
 def open_stream(pairs: Sequence[tuple[ModelRef, str]], options: StreamOptions | None = None,
                 registry: PluginRegistry | None = None) -> StreamSession:
-    """A :class:`StreamSession` (not yet opened) for ``(model, SOURCE)`` pairs on one clock."""
+    """A :class:`StreamSession` for ``(model, SOURCE)`` pairs on one clock, its sensors opened.
+
+    Close it (or use it as a context manager) to release the devices.
+    """
     from sage_core.plugins import load_plugins
 
     options = options or StreamOptions()
@@ -114,29 +124,40 @@ def open_stream(pairs: Sequence[tuple[ModelRef, str]], options: StreamOptions | 
         raise SageError("nothing to stream: give a model and a source")
     planned = []
     for model, source in pairs:
-        compressor = load_model(model, registry, Path(options.runs_root))
-        spec, target, label = resolve_sensor(registry, str(source), modality_name(compressor))
+        modality, load = _modality_and_loader(model, registry, Path(options.runs_root))
+        spec, target, label = resolve_sensor(registry, str(source), modality)
         cls = spec.load()
         reason = cls.unavailable()
         if reason is not None:
             raise SageError(f"{cls.title}: {reason}")
-        planned.append((compressor, cls, target, label))
+        planned.append((load, cls, target, label))
     live = any(cls.live for _, cls, _, _ in planned)
     clock = "unix" if live or len(planned) > 1 else "source"
     origin = time.time() if clock == "unix" else 0.0
     sensor_fields = {f.name for f in fields(SensorOptions)} - {"target", "origin"}
     shared = {name: getattr(options, name) for name in sensor_fields}
+    sensors = [cls(SensorOptions(target=target, origin=origin, **shared)) for _, cls, target, _ in planned]
+    opened = []
+    try:
+        for sensor in sensors:  # devices and files first: a missing one is reported before models load
+            sensor.open()
+            opened.append(sensor)
+        compressors = [load() for load, *_ in planned]
+    except BaseException:
+        for sensor in opened:
+            sensor.close()
+        raise
     labels = _unique([label for *_, label in planned])
     sources = [
         StreamSource(
             compressor=compressor,
-            sensor=cls(SensorOptions(target=target, origin=origin, **shared)),
+            sensor=sensor,
             windower=windower_for(compressor, options.hop, options.every, options.max_fps),
             label=label,
         )
-        for (compressor, cls, target, _), label in zip(planned, labels)
+        for compressor, sensor, label in zip(compressors, sensors, labels)
     ]
-    return StreamSession(sources, clock, queue_size=options.queue_size, duration=options.duration)
+    return StreamSession(sources, clock, queue_size=options.queue_size, duration=options.duration, opened=True)
 
 
 def stream(model: ModelRef, source: str, hop: float = 0.25, *, also: Sequence[tuple[ModelRef, str]] = (),
@@ -157,8 +178,7 @@ def stream(model: ModelRef, source: str, hop: float = 0.25, *, also: Sequence[tu
 async def astream(model: ModelRef, source: str, hop: float = 0.25, *, also: Sequence[tuple[ModelRef, str]] = (),
                   registry: PluginRegistry | None = None, **options: Any) -> AsyncIterator[Puzzle]:
     """``async for puzzle in astream(...)``: :func:`stream` with encoding in a worker thread."""
-    session = open_stream([(model, source), *also], StreamOptions(hop=hop, **options), registry)
-    await asyncio.to_thread(session.open)
+    session = await asyncio.to_thread(open_stream, [(model, source), *also], StreamOptions(hop=hop, **options), registry)
     session.start()
     items = iter(session)
     try:

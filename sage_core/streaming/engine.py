@@ -72,7 +72,7 @@ class SourceStats:
         return text
 
 
-@dataclass
+@dataclass(eq=False)
 class StreamSource:
     """One source of a stream: the model that encodes it, its sensor and windower, its counters."""
 
@@ -108,7 +108,7 @@ class StreamSession:
     """
 
     def __init__(self, sources: list[StreamSource], clock: str, queue_size: int = DEFAULT_QUEUE,
-                 duration: float | None = None) -> None:
+                 duration: float | None = None, opened: bool = False) -> None:
         if queue_size < 1:
             raise ValueError(f"queue size must be >= 1, got {queue_size}")
         if duration is not None and duration <= 0:
@@ -119,13 +119,16 @@ class StreamSession:
         self._queue: queue.Queue[tuple[StreamSource, Window]] = queue.Queue(maxsize=queue_size)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._opened: list[StreamSource] = []
+        self._opened: list[StreamSource] = list(sources) if opened else []
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------
 
     def open(self) -> None:
+        """Open every sensor not opened yet (``open_stream`` opens them before loading models)."""
         for source in self.sources:
+            if source in self._opened:
+                continue
             try:
                 source.sensor.open()
             except BaseException:
@@ -139,6 +142,11 @@ class StreamSession:
                                       daemon=True)
             self._threads.append(thread)
             thread.start()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (by the user, not by a source ending)."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """End capture now; no padded last window is cut for an interrupted source."""
@@ -162,7 +170,8 @@ class StreamSession:
 
     def __enter__(self) -> StreamSession:
         self.open()
-        self.start()
+        if not self._threads:
+            self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
