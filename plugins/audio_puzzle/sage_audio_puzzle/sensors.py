@@ -79,8 +79,11 @@ class AudioFileSensor(ReplaySensor):
 class PcmStdinSensor(Sensor):
     """Raw interleaved PCM on stdin (``arecord -f S16_LE -r 16000 -c 1 | sage stream MODEL -``).
 
-    Treated as live: the first block is stamped with its arrival time minus its duration,
-    later ones by counting samples from there (the pipe carries no timing of its own).
+    Treated as live (a file is replayed by giving its path, not piping it). The pipe carries
+    no timing, so blocks are stamped by counting samples from the first block's arrival,
+    and re-anchored whenever that count would put a block's capture after its arrival
+    (arrival minus duration is the latest it can have started): drift and stalls are corrected,
+    and a latency is never negative.
     """
 
     modality = "audio"
@@ -120,8 +123,9 @@ class PcmStdinSensor(Sensor):
             if not np.isfinite(values).all():
                 raise InputError("stdin", "contains NaN or inf samples")
             frames = len(values) // channels
-            if start is None:
-                start = time.time() - frames / rate
+            latest = time.time() - frames / rate
+            if start is None or start + frames_seen / rate > latest:
+                start = latest - frames_seen / rate
             emit(AudioBlock(_as_float_samples(values, channels), rate, start + frames_seen / rate))
             frames_seen += frames
 
@@ -157,8 +161,8 @@ class MicrophoneSensor(Sensor):
             cls._library()
         except ImportError:
             return f"the sounddevice package is not installed; {MIC_EXTRA}"
-        except OSError as exc:  # sounddevice imports but cannot load the PortAudio library
-            return f"the PortAudio library is missing ({exc}); on Debian/Ubuntu: apt install libportaudio2"
+        except OSError:  # sounddevice is installed but cannot load the PortAudio library
+            return "the PortAudio library is not installed (Debian/Ubuntu: apt install libportaudio2)"
         return None
 
     @classmethod
