@@ -23,7 +23,6 @@ from sage_core.streaming.model import modality_name, windower_for
 from sage_core.streaming.sensor import SensorOptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sage_core.contract import PuzzleCompressor
     from sage_core.plugins import PluginRegistry
     from sage_core.puzzle import Puzzle
     from sage_core.specs import SensorSpec
