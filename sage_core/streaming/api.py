@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -132,10 +131,9 @@ def open_stream(pairs: Sequence[tuple[ModelRef, str]], options: StreamOptions | 
         planned.append((load, cls, target, label))
     live = any(cls.live for _, cls, _, _ in planned)
     clock = "unix" if live or len(planned) > 1 else "source"
-    origin = time.time() if clock == "unix" else 0.0
-    sensor_fields = {f.name for f in fields(SensorOptions)} - {"target", "origin"}
+    sensor_fields = {f.name for f in fields(SensorOptions)} - {"target"}
     shared = {name: getattr(options, name) for name in sensor_fields}
-    sensors = [cls(SensorOptions(target=target, origin=origin, **shared)) for _, cls, target, _ in planned]
+    sensors = [cls(SensorOptions(target=target, **shared)) for _, cls, target, _ in planned]
     opened = []
     try:
         for sensor in sensors:  # devices and files first: a missing one is reported before models load

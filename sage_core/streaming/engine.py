@@ -137,6 +137,10 @@ class StreamSession:
             self._opened.append(source)
 
     def start(self) -> None:
+        """Start every source's clock at the same instant, then its capture thread."""
+        now = time.time()
+        for source in self.sources:
+            source.sensor.start_clock(wall=now, origin=now if self.clock == "unix" else 0.0)
         for source in self.sources:
             thread = threading.Thread(target=self._capture, args=(source,), name=f"sage-capture-{source.label}",
                                       daemon=True)

@@ -25,15 +25,13 @@ Emit = Callable[[Observation], None]
 class SensorOptions:
     """Everything ``sage stream`` may tell a sensor; each sensor reads the fields it needs.
 
-    ``target``: what follows ``NAME:`` (a device), a file path, or ``-``. ``origin``: added to
-    a replay's source time (0 on the source clock; the stream's start on the Unix clock).
+    ``target``: what follows ``NAME:`` (a device), a file path, or ``-``.
     ``speed``: replay pace (1 = real time). ``pcm_*``: the layout of raw samples on stdin.
     ``frame_rate``: frames per second of an image folder. ``block_seconds``: how much audio a
     replay or device delivers at a time (smaller: lower latency, more wake-ups).
     """
 
     target: str | None = None
-    origin: float = 0.0
     speed: float = 1.0
     pcm_rate: int = 16_000
     pcm_channels: int = 1
@@ -46,7 +44,7 @@ class Sensor(ABC):
     """One source: opened, run in its own capture thread until it ends or is stopped, closed.
 
     Subclasses set ``modality`` and ``live`` (live sensors stamp observations with the Unix
-    clock; replays stamp ``options.origin`` + source time) and implement :meth:`run`.
+    clock; replays stamp the stream's origin + source time) and implement :meth:`run`.
     Failures a user can act on (no library, no device, unreadable file) are raised as
     ``SageError`` with one line that names the sensor and says how to fix it.
     """
@@ -86,6 +84,13 @@ class Sensor(ABC):
     def close(self) -> None:
         """Release the device or file; called once, also after a failure."""
 
+    def start_clock(self, wall: float, origin: float) -> None:
+        """Called as capture starts: ``wall`` is ``time.time()`` now, ``origin`` the stream clock's zero.
+
+        Live sensors stamp with the Unix clock and ignore it; replays start their pace at
+        ``wall`` and stamp ``origin`` + source time, so every source of a stream shares one clock.
+        """
+
     def wall_time(self, stamp: float) -> float:
         """The ``time.time()`` at which the sample stamped ``stamp`` was (or, replayed, would be) captured."""
         return stamp
@@ -101,6 +106,10 @@ class ReplaySensor(Sensor):
         if not options.speed > 0:
             raise ValueError(f"speed must be > 0, got {options.speed}")
         self._wall_start: float | None = None
+        self.origin = 0.0
+
+    def start_clock(self, wall: float, origin: float) -> None:
+        self._wall_start, self.origin = wall, origin
 
     def pace(self, source_time: float, stop: threading.Event) -> bool:
         """Wait until ``source_time`` (seconds into the source) is due; False when stopped first."""
@@ -112,8 +121,8 @@ class ReplaySensor(Sensor):
         return not stop.is_set()
 
     def stamp(self, source_time: float) -> float:
-        return self.options.origin + source_time
+        return self.origin + source_time
 
     def wall_time(self, stamp: float) -> float:
         start = self._wall_start if self._wall_start is not None else time.time()
-        return start + (stamp - self.options.origin) / self.options.speed
+        return start + (stamp - self.origin) / self.options.speed
