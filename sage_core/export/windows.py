@@ -13,9 +13,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sage_core.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sage_core.puzzle import Puzzle, PuzzleMeta
 
 _INDEX_SUFFIX = re.compile(r"^(?P<base>.*)#(?P<index>\d+)$")
 
@@ -26,11 +31,11 @@ class Window:
 
     file: Path
     position: int
-    meta: Any  # the PuzzleMeta of the whole file; per-puzzle fields at ``position``
+    meta: PuzzleMeta  # of the whole file; this window's per-puzzle fields are at ``position``
     base: str
     index: int | None
     time: tuple[float, float] | None
-    codes: Any
+    codes: np.ndarray
 
     @property
     def source(self) -> str:
@@ -71,7 +76,7 @@ def split_source(source: str) -> tuple[str, int | None]:
     return match["base"], int(match["index"])
 
 
-def windows_of(path: Path, puzzle: Any) -> list[Window]:
+def windows_of(path: Path, puzzle: Puzzle) -> list[Window]:
     """Every puzzle of a loaded file as a window. Without sources, the file is the stream."""
     batch = puzzle.as_batch()
     meta = puzzle.meta
