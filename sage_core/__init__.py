@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sage_core.grid import CELLS, GRID_SIZE, NUM_CODES
 from sage_core.hookspecs import PLUGIN_API, hookimpl
-from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec
+from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec, SensorSpec
 
 __version__ = "0.2.0"
 
@@ -44,6 +44,12 @@ _LAZY: dict[str, str] = {
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
+    "Sensor": "sage_core.streaming.sensor",
+    "ReplaySensor": "sage_core.streaming.sensor",
+    "SensorOptions": "sage_core.streaming.sensor",
+    "AudioBlock": "sage_core.streaming.observations",
+    "VideoFrame": "sage_core.streaming.observations",
+    "SampleWindower": "sage_core.streaming.windows",
 }
 
 __all__ = [
@@ -54,6 +60,7 @@ __all__ = [
     "CompressorSpec",
     "DataSourceSpec",
     "ModalitySpec",
+    "SensorSpec",
     "hookimpl",
     *_LAZY,
 ]
@@ -87,4 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer
     from sage_core.runs import load_compressor
+    from sage_core.streaming.observations import AudioBlock, VideoFrame
+    from sage_core.streaming.sensor import ReplaySensor, Sensor, SensorOptions
+    from sage_core.streaming.windows import SampleWindower
     from sage_core.training import TrainingRequest, train

@@ -159,3 +159,38 @@ class DataSourceSpec:
 
     def load(self) -> Any:
         return import_object(self.factory)
+
+
+#: What a sensor opens: a device by name (``mic``, ``mic:2``), a file path, or ``-`` (stdin).
+SENSOR_OPENS = ("device", "file", "stdin")
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """A live or replayed source of observations of one modality, for ``sage stream``.
+
+    ``factory`` is ``"module:Class"`` of a ``sage_core.Sensor`` subclass, in a module that
+    imports no device library at module level (``sage sensors`` imports it to ask what is
+    available). ``opens`` says which SOURCE arguments it takes (see ``SENSOR_OPENS``); ``extra``
+    holds free-form facts ``sage sensors --json`` shows (e.g. the pip extra that installs it).
+    """
+
+    name: str
+    modality: str
+    factory: str
+    summary: str = ""
+    opens: str = "device"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    plugin: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        _check_id("sensor", self.name)
+        _check_id("modality", self.modality)
+        if ":" not in self.factory:
+            raise ValueError(f"factory {self.factory!r} must be 'module:Class'")
+        if self.opens not in SENSOR_OPENS:
+            raise ValueError(f"opens {self.opens!r} must be one of {', '.join(SENSOR_OPENS)}")
+
+    def load(self) -> Any:
+        """Import and return the sensor class."""
+        return import_object(self.factory)

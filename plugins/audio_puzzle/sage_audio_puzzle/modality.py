@@ -83,3 +83,9 @@ class AudioModality(Modality):
         db = x.detach().float().cpu().reshape(x.shape[-2], x.shape[-1])
         image = ((db - (db.max() - 80.0)) / 80.0).clamp(0, 1)
         return image.numpy()
+
+    def stream_windower(self, hop_seconds: float) -> Any:
+        """For ``sage stream``: audio blocks of any rate -> 1 s 16 kHz windows every ``hop_seconds``."""
+        from sage_audio_puzzle.streaming import AudioWindower
+
+        return AudioWindower(hop_seconds)
