@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sage_core.atomic import write_json_atomic
-from sage_core.config import resolve_config
+from sage_core.config import check_seed, resolve_config
 from sage_core.errors import ConfigError, SageError
 from sage_core.runs import CONFIG_FILE, SUMMARY_FILE, check_compressor_version, read_run_config
 from sage_core.training import distributed as ddp
@@ -175,8 +175,8 @@ def plan_job(
     flags = [f"{key}={json.dumps(value)}" for key, value in limits.items() if value is not None]
     config = resolve_config(cls.Config, stored["config"] if stored else None, config_path, [*overrides, *flags])
 
+    seed = check_seed(stored.get("seed") if stored else seed, f"{resume}/{CONFIG_FILE}: seed" if stored else "seed")
     if stored is not None:
-        seed = int(stored["seed"])
         data_path = data_path or stored.get("data_path")
         source = source or stored.get("source")
     source_factory = None
