@@ -32,9 +32,12 @@ def cache_dir() -> Path:
 
 @dataclass
 class SkippedSample:
+    """Something left out: a file, or a part of one, holding ``samples`` samples."""
+
     path: str
     reason: str
     split: str = ""
+    samples: int = 1
 
 
 @dataclass
@@ -46,8 +49,10 @@ class DataReport:
     skipped: list[SkippedSample] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
 
-    def skip(self, path: str | Path, reason: str, split: str = "") -> None:
-        self.skipped.append(SkippedSample(str(path), reason, split))
+    def skip(self, path: str | Path, reason: str, split: str = "", samples: int = 1) -> None:
+        """Record ``path`` as left out. A file that holds many samples (a CIFAR batch) passes
+        how many it should have held, so the bad fraction counts samples, not files."""
+        self.skipped.append(SkippedSample(str(path), reason, split, samples))
 
     def count(self, split: str, n: int) -> None:
         self.counts[split] = self.counts.get(split, 0) + n
@@ -57,16 +62,20 @@ class DataReport:
         return sum(self.counts.values())
 
     @property
+    def skipped_samples(self) -> int:
+        return sum(s.samples for s in self.skipped)
+
+    @property
     def bad_fraction(self) -> float:
-        total = self.total_read + len(self.skipped)
-        return len(self.skipped) / total if total else 0.0
+        total = self.total_read + self.skipped_samples
+        return self.skipped_samples / total if total else 0.0
 
     def check(self, limit: float) -> None:
         """Raise when more than ``limit`` of the samples were unreadable or invalid."""
         if self.bad_fraction > limit:
             examples = "; ".join(f"{s.path}: {s.reason}" for s in self.skipped[:5])
             raise BadDataError(
-                f"{len(self.skipped)} of {self.total_read + len(self.skipped)} samples "
+                f"{self.skipped_samples} of {self.total_read + self.skipped_samples} samples "
                 f"({self.bad_fraction:.1%}) are unreadable or invalid, above the limit "
                 f"{limit:.1%} (train.bad_data_limit). First: {examples}"
             )
@@ -75,7 +84,7 @@ class DataReport:
         return {
             "source": self.source,
             "counts": dict(self.counts),
-            "skipped_count": len(self.skipped),
+            "skipped_count": self.skipped_samples,
             "bad_fraction": self.bad_fraction,
             "skipped": [s.__dict__ for s in self.skipped],
             "notes": self.notes,
