@@ -133,9 +133,9 @@ def read_image(path: Path, data: IO[bytes] | None = None) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(data if data is not None else path) as image:
                 width, height = image.size
-                if width * height > limit:
-                    raise InputError(path, f"image of {width}x{height} pixels is larger than the {limit}-pixel "
-                                           "limit (Image.MAX_IMAGE_PIXELS); too large to decode safely")
+                if width * height > limit:  # PIL checks only while MAX_IMAGE_PIXELS is set
+                    raise InputError(path, f"image too large to decode safely ({width}x{height} = "
+                                           f"{width * height} pixels, limit {limit})")
                 image.load()  # decode now, so truncated files fail here, not later
                 upright = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
                 return pil_to_array(upright if upright is not None else image)
