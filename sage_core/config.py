@@ -79,18 +79,21 @@ def _split_key(item: str, key: str) -> tuple[str, ...]:
     return parts
 
 
-def _set_dotted(data: dict[str, Any], parts: tuple[str, ...], value: Any, sections: set[tuple[str, ...]]) -> None:
-    """Set ``data[parts[0]][parts[1]]... = value``; ``sections`` are the keys that hold nested settings."""
+def _set_dotted(
+    data: dict[str, Any], parts: tuple[str, ...], value: Any, sections: set[tuple[str, ...]], origin: str
+) -> None:
+    """Set ``data[parts[0]][parts[1]]... = value``; ``sections`` are the keys that hold nested
+    settings; ``origin`` says where the value came from, for messages."""
     key = ".".join(parts)
     node = data
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"override {key!r}: {part!r} is not a section")
+            raise ConfigError(f"{origin} {key!r}: {part!r} is not a section")
         node = child
     if parts in sections and not isinstance(value, dict):
         raise ConfigError(
-            f"override {key!r}: {key!r} is a section of settings, not one value; set a field in it ({key}.NAME=VALUE)"
+            f"{origin} {key!r}: {key!r} is a section of settings, not one value; set a field in it ({key}.NAME=VALUE)"
         )
     node[parts[-1]] = value
 
@@ -170,10 +173,10 @@ def resolve_config(
     data: dict[str, Any] = _defaults(config_cls)
     sections = _sections(config_cls)
     for parts, value in _flatten(base or {}).items():
-        _set_dotted(data, parts, value, sections)
+        _set_dotted(data, parts, value, sections, "stored config key")
     if toml_path is not None:
         for parts, value in _flatten(read_toml(toml_path)).items():
-            _set_dotted(data, parts, value, sections)
+            _set_dotted(data, parts, value, sections, f"{toml_path}: key")
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -181,19 +184,20 @@ def resolve_config(
         parts, parsed = _split_key(item, key), _parse_value(key.strip(), value.strip())
         if parts in sections and isinstance(parsed, dict):  # -o train='{"lr": 1e-3}' keeps train's other values
             for sub_parts, sub_value in _flatten(parsed, parts).items():
-                _set_dotted(data, sub_parts, sub_value, sections)
+                _set_dotted(data, sub_parts, sub_value, sections, "override")
         else:
-            _set_dotted(data, parts, parsed, sections)
+            _set_dotted(data, parts, parsed, sections, "override")
+    origin = f" (with {toml_path})" if toml_path is not None else ""
     try:
         config = config_cls.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid {config_cls.__name__}: {' '.join(problems.split())}") from None
+        raise ConfigError(f"invalid {config_cls.__name__}{origin}: {' '.join(problems.split())}") from None
     bad = _non_finite(config)
     if bad is not None:
-        raise ConfigError(f"invalid {config_cls.__name__}: {bad}: must be a finite number, not NaN or infinity")
+        raise ConfigError(f"invalid {config_cls.__name__}{origin}: {bad}: must be a finite number, not NaN or infinity")
     return config
 
 

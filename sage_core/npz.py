@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import lzma
 import struct
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -177,7 +178,8 @@ def _read_header(name: str, stream: io.RawIOBase | io.BufferedIOBase) -> ArrayHe
     parse = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
     try:
         shape, fortran_order, dtype = parse(io.BytesIO(length_bytes + text), max_header_size=MAX_HEADER_CHARS)
-    except (ValueError, TypeError, KeyError, SyntaxError, RecursionError, MemoryError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, SyntaxError, tokenize.TokenError, RecursionError, MemoryError,
+            OverflowError) as exc:  # numpy parses the header as a Python literal
         raise NpzError(f"array {name!r} has an invalid .npy header ({_describe(exc)})") from None
     if any(size < 0 for size in shape):
         raise NpzError(f"array {name!r} declares a negative shape {shape}")

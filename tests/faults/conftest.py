@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 #: fuzzers write (under 100 KB), far below what a hostile header asks for (gigabytes).
 READER_HEADROOM_MB = 768
 #: Examples per property by default; ``SAGE_FUZZ_EXAMPLES`` overrides.
-DEFAULT_FUZZ_EXAMPLES = 40
+DEFAULT_FUZZ_EXAMPLES = 80
 
 _examples = os.environ.get("SAGE_FUZZ_EXAMPLES")
 settings.register_profile(
@@ -41,28 +41,30 @@ settings.register_profile(
     derandomize=not _examples,  # the default run is the same every time; a long run explores
     deadline=None,  # a shared 2-core machine makes per-example timing meaningless
     database=None,  # nothing written into the repository
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+                           HealthCheck.function_scoped_fixture],  # fixtures here are shared helpers, not per-example state
 )
 settings.load_profile("sage-faults")
 
-FUZZ_COUNTS: Counter[str] = Counter()
+FUZZ_COUNTS: dict[str, Counter[str]] = {}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if FUZZ_COUNTS:
-        terminalreporter.write_sep("-", "fuzz examples run (tests/faults)")
-        for name, count in sorted(FUZZ_COUNTS.items()):
-            terminalreporter.write_line(f"{count:7d}  {name}")
-        terminalreporter.write_line(f"{sum(FUZZ_COUNTS.values()):7d}  total")
+        terminalreporter.write_sep("-", "fuzz examples run (tests/faults): total, read, refused with one line")
+        for name, counts in sorted(FUZZ_COUNTS.items()):
+            terminalreporter.write_line(f"{sum(counts.values()):7d} {counts['ok']:7d} {counts['sage_error']:7d}  {name}")
+        total = sum((c for c in FUZZ_COUNTS.values()), Counter())
+        terminalreporter.write_line(f"{sum(total.values()):7d} {total['ok']:7d} {total['sage_error']:7d}  total")
 
 
 @pytest.fixture
-def fuzz_count(request: pytest.FixtureRequest) -> Callable[[], None]:
-    """Call once per hypothesis example; the counts are printed in the session summary."""
-    name = request.node.name
+def fuzz_count(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
+    """Call with each example's reply; the counts are printed in the session summary."""
+    counts = FUZZ_COUNTS.setdefault(request.node.name, Counter())
 
-    def count() -> None:
-        FUZZ_COUNTS[name] += 1
+    def count(reply: dict[str, Any]) -> None:
+        counts[reply["outcome"]] += 1
 
     return count
 

@@ -15,6 +15,9 @@ from sage_core.config import resolve_config
 
 from sage_audio_puzzle.config import AudioPuzzleConfig
 
+#: Were the input accepted, training would stop after one step: a failing test stays short.
+BOUNDED = ("--max-steps", "1", "--no-evaluate", "--threads", "1")
+
 
 @pytest.mark.parametrize("kind", ["directory", "binary"])
 def test_a_config_that_is_not_a_toml_file_is_one_line(kind, tmp_path, cli_env, one_error_line) -> None:
@@ -23,15 +26,15 @@ def test_a_config_that_is_not_a_toml_file_is_one_line(kind, tmp_path, cli_env, o
         path.mkdir()
     else:
         path.write_bytes(bytes(range(256)) * 4)
-    result = run_sage("train", "audio_puzzle", "--config", str(path), "--out", str(tmp_path / "run"), env=cli_env,
-                      check=False)
+    result = run_sage("train", "audio_puzzle", "--config", str(path), *BOUNDED, "--out", str(tmp_path / "run"),
+                      env=cli_env, check=False)
     line = one_error_line(result, path)
     assert ("is a directory" if kind == "directory" else "not UTF-8 text") in line
 
 
 @pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "inf", "1e999"])
 def test_a_non_finite_override_is_refused_in_one_line(value, tmp_path, cli_env, one_error_line) -> None:
-    result = run_sage("train", "audio_puzzle", "-o", f"train.lr={value}", "--out", str(tmp_path / "run"),
+    result = run_sage("train", "audio_puzzle", "-o", f"train.lr={value}", *BOUNDED, "--out", str(tmp_path / "run"),
                       env=cli_env, check=False)
     assert "finite" in one_error_line(result, "train.lr")
     assert not (tmp_path / "run").exists()
@@ -91,13 +94,18 @@ def test_valid_config_input_behaves_as_before(tmp_path) -> None:
     config = resolve_config(AudioPuzzleConfig, toml_path=path, overrides=["train.epochs=3", "train.max_minutes=null"])
     assert (config.decoder_channels, config.train.lr, config.train.epochs) == (8, 0.004, 3)
     assert config.train.max_minutes is None and config.train.batch_size == defaults.train.batch_size
-    whole = resolve_config(AudioPuzzleConfig, overrides=['train={"lr": 0.5}'])
-    assert whole.train.lr == 0.5 and whole.train.epochs == defaults.train.epochs  # the section's other values kept
+
+
+def test_a_section_given_whole_keeps_the_values_it_does_not_name() -> None:
+    """``-o train='{"lr": 0.5}'`` used to reset the audio config's 90 epochs and 11-minute cap to the base defaults."""
+    defaults = AudioPuzzleConfig().train
+    whole = resolve_config(AudioPuzzleConfig, overrides=['train={"lr": 0.5}']).train
+    assert (whole.lr, whole.epochs, whole.max_minutes) == (0.5, defaults.epochs, defaults.max_minutes)
 
 
 @pytest.mark.parametrize("seed", [str(2**64), str(-(2**63) - 1)])
 def test_a_seed_out_of_range_is_refused_before_training(seed, tmp_path, cli_env, one_error_line) -> None:
-    result = run_sage("train", "audio_puzzle", "--seed", seed, "--out", str(tmp_path / "run"), env=cli_env,
+    result = run_sage("train", "audio_puzzle", "--seed", seed, *BOUNDED, "--out", str(tmp_path / "run"), env=cli_env,
                       check=False)
     assert "must be between" in one_error_line(result, "seed")
 
