@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "InputError": "sage_core.errors",
     "BadDataError": "sage_core.errors",
     "ConfigError": "sage_core.errors",
+    "warn_input": "sage_core.errors",
     "run_training": "sage_core.training",
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
@@ -66,7 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.config import CompressorConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
     from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir, split_of
-    from sage_core.errors import BadDataError, ConfigError, InputError, SageError
+    from sage_core.errors import BadDataError, ConfigError, InputError, SageError, warn_input
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer
     from sage_core.runs import load_compressor

@@ -66,7 +66,10 @@ class ArrayHeader:
 
 
 class NpzArchive:
-    """An open ``.npz`` file: ``with NpzArchive(path) as npz: npz.header("codes") ...``."""
+    """An open ``.npz`` file: ``with NpzArchive(path) as npz: npz.header("codes") ...``.
+
+    Raises ``FileNotFoundError`` when there is no file, ``NpzError`` for everything else.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -81,9 +84,7 @@ class NpzArchive:
             if start == _NPY_MAGIC:
                 raise NpzError("a single .npy array, not an .npz archive of arrays")
             self._zip = zipfile.ZipFile(self.path)
-        except FileNotFoundError:
-            raise NpzError("no such file") from None
-        except NpzError:
+        except (FileNotFoundError, NpzError):
             raise
         except _ZIP_ERRORS as exc:
             raise NpzError(f"not a zip archive ({_describe(exc)})") from None

@@ -222,6 +222,8 @@ class Puzzle:
                                            f"{meta_header.dtype} shape {meta_header.shape}")
                 codes = npz.read("codes", MAX_PUZZLES * GRID_SIZE * GRID_SIZE)
                 meta_text = str(npz.read("meta", MAX_META_CHARS * 4)[()])
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
         except NpzError as exc:
             raise InputError(path, f"not a readable puzzle .npz file: {exc}") from None
         try:

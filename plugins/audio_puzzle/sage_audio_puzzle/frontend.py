@@ -17,8 +17,7 @@ import torch
 import torchaudio
 from torch import Tensor, nn
 
-from sage_core import InputError
-from sage_core.errors import warn_input
+from sage_core import InputError, warn_input
 
 SAMPLE_RATE = 16_000
 N_FFT = 1024
