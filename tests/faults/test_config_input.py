@@ -11,7 +11,7 @@ from cli_runner import run_sage
 from pydantic import BaseModel
 
 from sage_core import CompressorConfig, ConfigError
-from sage_core.config import resolve_config
+from sage_core.config import check_seed, resolve_config
 
 from sage_audio_puzzle.config import AudioPuzzleConfig
 
@@ -32,12 +32,17 @@ def test_a_config_that_is_not_a_toml_file_is_one_line(kind, tmp_path, cli_env, o
     assert ("is a directory" if kind == "directory" else "not UTF-8 text") in line
 
 
-@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "inf", "1e999"])
-def test_a_non_finite_override_is_refused_in_one_line(value, tmp_path, cli_env, one_error_line) -> None:
-    result = run_sage("train", "audio_puzzle", "-o", f"train.lr={value}", *BOUNDED, "--out", str(tmp_path / "run"),
+def test_a_non_finite_override_is_refused_in_one_line(tmp_path, cli_env, one_error_line) -> None:
+    result = run_sage("train", "audio_puzzle", "-o", "train.lr=Infinity", *BOUNDED, "--out", str(tmp_path / "run"),
                       env=cli_env, check=False)
     assert "finite" in one_error_line(result, "train.lr")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("value", ["-Infinity", "NaN", "inf", "1e999", '"nan"'])
+def test_every_spelling_of_a_non_finite_number_is_refused(value) -> None:
+    with pytest.raises(ConfigError, match="train.max_minutes: .*finite"):
+        resolve_config(AudioPuzzleConfig, overrides=[f"train.max_minutes={value}"])
 
 
 @pytest.mark.parametrize("text", ["[train]\nlr = inf\n", "[train]\nmax_minutes = nan\n", "code_balance = inf\n"])
@@ -103,11 +108,18 @@ def test_a_section_given_whole_keeps_the_values_it_does_not_name() -> None:
     assert (whole.lr, whole.epochs, whole.max_minutes) == (0.5, defaults.epochs, defaults.max_minutes)
 
 
-@pytest.mark.parametrize("seed", [str(2**64), str(-(2**63) - 1)])
-def test_a_seed_out_of_range_is_refused_before_training(seed, tmp_path, cli_env, one_error_line) -> None:
-    result = run_sage("train", "audio_puzzle", "--seed", seed, *BOUNDED, "--out", str(tmp_path / "run"), env=cli_env,
-                      check=False)
+def test_a_seed_out_of_range_is_refused_before_training(tmp_path, cli_env, one_error_line) -> None:
+    """2**64 used to reach torch.manual_seed after loading the data, and end in a traceback."""
+    result = run_sage("train", "audio_puzzle", "--seed", str(2**64), *BOUNDED, "--out", str(tmp_path / "run"),
+                      env=cli_env, check=False)
     assert "must be between" in one_error_line(result, "seed")
+
+
+@pytest.mark.parametrize("seed", [-(2**63) - 1, 2**63, "abc", 1.5, True, None])
+def test_check_seed_refuses_what_torch_cannot_take(seed) -> None:
+    with pytest.raises(ConfigError, match="seed: must be"):
+        check_seed(seed)
+    assert check_seed(-(2**63)) == -(2**63) and check_seed(2**63 - 1) == 2**63 - 1
 
 
 def test_a_resumed_run_whose_stored_seed_is_not_a_number_is_one_line(audio_run, tmp_path, cli_env,
