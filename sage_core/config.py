@@ -58,7 +58,7 @@ class CompressorConfig(BaseModel):
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-#: Seeds are 64-bit signed integers: torch's generators take them (also plus an epoch number).
+#: Seeds are 64-bit signed integers: torch's generators take them, also after adding an epoch number.
 SEED_RANGE = (-(2**63), 2**63 - 1)
 
 
@@ -69,7 +69,8 @@ def _parse_value(key: str, text: str) -> Any:
     except json.JSONDecodeError:
         return text
     except (ValueError, RecursionError) as exc:  # a number of over 4300 digits; nesting deeper than Python's stack
-        raise ConfigError(f"override {key!r}: unusable value ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        problem = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        raise ConfigError(f"override {key!r}: unusable value ({problem})") from None
 
 
 def _split_key(item: str, key: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import soundfile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sage_core import Puzzle, PuzzleMeta
+from sage_core import PuzzleMeta
 
 META = {"modality": "audio", "compressor_id": "audio_puzzle", "compressor_version": "2"}
 JSON_VALUES = st.recursive(

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sage_core import CompressorOutput, DataReport, DataSplits, FiniteScalarQuantizer, InputError, Puzzle, PuzzleCompressor
+from sage_core import CompressorOutput, DataReport, DataSplits, FiniteScalarQuantizer, Puzzle, PuzzleCompressor
 
 from sage_audio_puzzle import metrics
 from sage_audio_puzzle.config import AudioPuzzleConfig
