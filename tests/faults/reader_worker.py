@@ -100,7 +100,10 @@ def main() -> None:
     readers = _readers()
     _warm_up(readers, args.scratch)
     limit = _address_space() + args.headroom_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     from sage_core.errors import SageError
 
     print(json.dumps({"outcome": "ready", "limit": limit}), flush=True)
