@@ -63,11 +63,15 @@ def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
 
 
 def _dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
-    """``numpy.dtype`` for plain numeric and text type codes only (no objects, no records)."""
+    """``numpy.dtype`` for plain numeric and text type codes only (no objects, no records).
+
+    Always a fresh copy: the pickle goes on to call ``__setstate__`` on it, which must never
+    reach numpy's shared built-in ``uint8`` descriptor.
+    """
     if not isinstance(spec, (str, bytes)):
         raise pickle.UnpicklingError(f"refusing numpy dtype {spec!r}")
     try:
-        dtype = np.dtype(spec.decode("latin1") if isinstance(spec, bytes) else spec)
+        dtype = np.dtype(spec.decode("latin1") if isinstance(spec, bytes) else spec, align=False, copy=True)
     except TypeError as exc:
         raise pickle.UnpicklingError(f"unknown numpy dtype {spec!r}") from exc
     if dtype.kind not in _NUMERIC_KINDS | _TEXT_KINDS or dtype.hasobject:
