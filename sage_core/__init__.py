@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "PluginError": "sage_core.errors",
     "TrainingRequest": "sage_core.training",
     "train": "sage_core.training",
+    "warn_input": "sage_core.errors",
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
@@ -89,7 +90,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         labels_of,
         split_of,
     )
-    from sage_core.errors import BadDataError, ConfigError, InputError, PluginError, SageError
+    from sage_core.errors import BadDataError, ConfigError, InputError, PluginError, SageError, warn_input
     from sage_core.modality import Modality
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer

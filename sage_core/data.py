@@ -42,6 +42,8 @@ def cache_dir() -> Path:
 
 @dataclass
 class SkippedSample:
+    """Something left out: a file, or a part of one, holding ``samples`` samples."""
+
     path: str
     reason: str
     split: str = ""
@@ -58,7 +60,8 @@ class DataReport:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def skip(self, path: str | Path, reason: str, split: str = "", samples: int = 1) -> None:
-        """Record what could not be used; ``samples`` is how many samples it should have held."""
+        """Record ``path`` as left out. A file that holds many samples (a CIFAR batch) passes
+        how many it should have held, so the bad fraction counts samples, not files."""
         self.skipped.append(SkippedSample(str(path), reason, split, samples))
 
     def count(self, split: str, n: int) -> None:

@@ -50,8 +50,8 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SageError(f"{path}: not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SageError(f"{path}: unreadable ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:  # also not UTF-8, or nested deeper than Python's stack
+        raise SageError(f"{path}: unreadable ({' '.join(str(exc).split()) or type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise SageError(f"{path}: expected a JSON object")
     return data

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sage_core.cli.main import get_registry
+from sage_core.cli.context import get_registry
 
 
 def _stop_on_signals(session: Any) -> dict[int, Any]:
