@@ -5,7 +5,7 @@ Defaults are the recommended setting, measured on the embedded eSpeak data (docs
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sage_core import CompressorConfig, TrainingConfig
 
@@ -14,7 +14,23 @@ class AudioDataConfig(CompressorConfig):
     """What every audio compressor here shares: the embedded data and long-file windows."""
 
     voices: int = Field(120, ge=4, description="eSpeak voices of the embedded default (35 words each)")
+    phrases: int = Field(0, ge=0, description="sentences per training voice, cut into 1 s windows of continuous speech")
+    augment: list[str] = Field(
+        default_factory=list,
+        description="simulated recording conditions for training copies: any of babble, reverb, noise, band, gain",
+    )
+    augment_copies: int = Field(2, ge=0, description="augmented copies of each training clip (the clean one is kept)")
+    augment_seed: int = Field(0, description="seed of the augmentation draws (the same seed, the same copies)")
     window_hop_seconds: float = Field(1.0, gt=0, description="hop between 1 s windows of long files")
+
+    @field_validator("augment")
+    @classmethod
+    def _known_ingredients(cls, value: list[str]) -> list[str]:
+        known = ("babble", "reverb", "noise", "band", "gain")  # recording_conditions.INGREDIENTS (torch-free here)
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown augmentation ingredient(s) {unknown}; known: {list(known)}")
+        return [name for name in known if name in value]
 
 
 class AudioPuzzleConfig(AudioDataConfig):
