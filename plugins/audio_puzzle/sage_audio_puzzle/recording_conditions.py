@@ -16,7 +16,7 @@ import numpy as np
 from sage_audio_puzzle import augmentation as aug
 from sage_audio_puzzle.frontend import SAMPLE_RATE
 
-INGREDIENTS = ("babble", "reverb", "noise", "band", "gain")
+INGREDIENTS = ("babble", "reverb", "noise", "band", "narrowband", "gain", "loud")
 _CHUNK = 256  # clips per vectorised step: bounds memory (FFTs of 32k samples per clip)
 # Banks drawn from per clip (rooms, noise floors and hums are few, recordings many): a
 # random row at a random offset costs an index, where a fresh FFT per clip cost ~1 ms.
@@ -122,6 +122,27 @@ def _gain(clips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return aug.peak_normalise(clips, rng.uniform(-35.0, -1.0, len(clips)))
 
 
+def _loud(clips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Recording level as people leave it: half the clips normalised near full scale (peak
+    -12 to 0 dBFS, where most real files sit), half quieter (-35 to -12 dBFS)."""
+    count = len(clips)
+    peak = np.where(rng.random(count) < 0.5, rng.uniform(-12.0, 0.0, count), rng.uniform(-35.0, -12.0, count))
+    return aug.peak_normalise(clips, peak)
+
+
+def _narrowband(clips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """25% of clips lose everything above 4 kHz (an 8 kHz recording) or 3.4 kHz (telephone):
+    a brick wall, as resampling leaves it, so the top bands hold digital silence."""
+    count, samples = clips.shape
+    chosen = np.flatnonzero(rng.random(count) < 0.25)
+    out = clips.copy()
+    if chosen.size:
+        cutoff = np.where(rng.random(chosen.size) < 0.7, 4000.0, 3400.0)
+        f = np.fft.rfftfreq(samples, 1.0 / SAMPLE_RATE)[None, :]
+        out[chosen] = aug.apply_response(clips[chosen], (f < cutoff[:, None]).astype(np.float64))
+    return out
+
+
 def simulate_recordings(clips: np.ndarray, recipe: tuple[str, ...], seed: int,
                         babble_pool: np.ndarray | None = None) -> np.ndarray:
     """``(N, 16000)`` float32 clips -> ``(N, 16000)`` "recorded" versions (16-bit steps).
@@ -144,7 +165,11 @@ def simulate_recordings(clips: np.ndarray, recipe: tuple[str, ...], seed: int,
             chunk = _noise(chunk, banks, rng)
         if "band" in recipe:
             chunk = _band(chunk, rng)
-        if "gain" in recipe:
+        if "narrowband" in recipe:
+            chunk = _narrowband(chunk, rng)
+        if "loud" in recipe:  # listed with gain, loud decides the level
+            chunk = _loud(chunk, rng)
+        elif "gain" in recipe:
             chunk = _gain(chunk, rng)
         out[start : start + _CHUNK] = aug.quantise_16bit(chunk)
     return out

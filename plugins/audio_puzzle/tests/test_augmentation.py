@@ -121,6 +121,12 @@ def test_each_ingredient_changes_what_it_should(speech_like):
     highs = [band_energy_db(clip, 4200, 8000) for clip in banded]
     clean = band_energy_db(speech_like[0], 4200, 8000)
     assert min(highs) < clean - 20, "some clips lose their highs (telephone / 8 kHz recordings)"
+    narrow = simulate_recordings(np.tile(speech_like, (4, 1)), ("narrowband",), seed=0)
+    cut = [band_energy_db(clip, 4200, 8000) < -60 for clip in narrow]
+    assert 0 < sum(cut) < len(cut), "some clips, not all, hold (almost) nothing above 4 kHz"
+    loud = simulate_recordings(np.tile(speech_like, (4, 1)), ("gain", "loud"), seed=0)
+    peaks = 20 * np.log10(np.abs(loud).max(axis=1))
+    assert ((peaks >= -35.1) & (peaks <= 0.01)).all() and (peaks > -12).sum() >= 6, "loud decides: many near full scale"
 
 
 def test_unknown_ingredients_are_refused():

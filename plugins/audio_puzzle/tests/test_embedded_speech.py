@@ -46,13 +46,17 @@ def test_generated_once_then_read_from_the_cache(tmp_path, monkeypatch):
 
 
 def test_held_out_voices_never_speak_in_training(tmp_path):
-    config = AudioPuzzleConfig(voices=4)
+    config = AudioPuzzleConfig(voices=4)  # the default recipe: sentences and augmented copies too
     report = DataReport()
     splits = build_audio_datasets(config, None, tmp_path, report)
     names = {s: {n.split("/")[0] for n in getattr(splits, s).names} for s in ("train", "validation", "test")}
     assert names["train"].isdisjoint(names["validation"] | names["test"])
     assert all(voice_split(v) == s for s, vs in names.items() for v in vs)
-    assert sum(splits.sizes().values()) == 4 * 35 and splits.train[0].shape == (1, 128, 32)
+    held_out = len(splits.validation) + len(splits.test)
+    assert held_out == 35 * len(names["validation"] | names["test"]), "held-out splits: the 35 clean words"
+    train_words = 35 * len(names["train"])
+    assert len(splits.train) > (1 + config.augment_copies) * train_words, "words, sentences and their copies"
+    assert splits.train[0].shape == (1, 128, 32) and "sentences" in report.source
 
 
 def test_synthesis_is_byte_identical_in_two_fresh_processes():
@@ -85,8 +89,8 @@ def test_cache_is_keyed_by_the_synthesis_recipe(tmp_path):
 
 
 def test_augmented_copies_join_training_only_and_are_reproducible(tmp_path):
-    clean = AudioPuzzleConfig(voices=8)
-    recipe = AudioPuzzleConfig(voices=8, augment=["noise", "reverb"], augment_copies=2)
+    clean = AudioPuzzleConfig(voices=8, phrases=0, augment=[])
+    recipe = AudioPuzzleConfig(voices=8, phrases=0, augment=["noise", "reverb"], augment_copies=2)
     base, _, _ = embedded_inputs(clean, tmp_path, progress=False)
     first, names, _ = embedded_inputs(recipe, tmp_path, progress=False)
     again, _, _ = embedded_inputs(recipe, tmp_path, progress=False)
