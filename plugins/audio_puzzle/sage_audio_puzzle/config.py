@@ -19,7 +19,8 @@ class AudioDataConfig(CompressorConfig):
     phrases: int = Field(4, ge=0, description="sentences per training voice, cut into 1 s windows of continuous speech")
     augment: list[str] = Field(
         default_factory=lambda: ["babble", "reverb", "noise", "band", "gain"],
-        description="simulated recording conditions for training copies: any of babble, reverb, noise, band, narrowband, gain, loud",
+        description=("simulated recording conditions for training copies: any of babble, reverb, noise, band, "
+                     "narrowband, gain, loud, file_end"),
     )
     augment_copies: int = Field(2, ge=0, description="augmented copies of each training clip (the clean one is kept)")
     augment_seed: int = Field(0, description="seed of the augmentation draws (the same seed, the same copies)")
@@ -28,7 +29,7 @@ class AudioDataConfig(CompressorConfig):
     @field_validator("augment")
     @classmethod
     def _known_ingredients(cls, value: list[str]) -> list[str]:
-        known = ("babble", "reverb", "noise", "band", "narrowband", "gain", "loud")  # recording_conditions.INGREDIENTS
+        known = ("babble", "reverb", "noise", "band", "narrowband", "gain", "loud", "file_end")  # recording_conditions
         unknown = [name for name in value if name not in known]
         if unknown:
             raise ValueError(f"unknown augmentation ingredient(s) {unknown}; known: {list(known)}")

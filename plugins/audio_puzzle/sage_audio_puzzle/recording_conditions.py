@@ -16,7 +16,7 @@ import numpy as np
 from sage_audio_puzzle import augmentation as aug
 from sage_audio_puzzle.frontend import SAMPLE_RATE
 
-INGREDIENTS = ("babble", "reverb", "noise", "band", "narrowband", "gain", "loud")
+INGREDIENTS = ("babble", "reverb", "noise", "band", "narrowband", "gain", "loud", "file_end")
 _CHUNK = 256  # clips per vectorised step: bounds memory (FFTs of 32k samples per clip)
 # Banks drawn from per clip (rooms, noise floors and hums are few, recordings many): a
 # random row at a random offset costs an index, where a fresh FFT per clip cost ~1 ms.
@@ -143,6 +143,17 @@ def _narrowband(clips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def _file_end(clips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """25% of clips end early: their last 0.1-0.9 s is digital silence, as the zero-padded
+    last window of every file that is not a whole number of seconds long."""
+    count, samples = clips.shape
+    chosen = np.flatnonzero(rng.random(count) < 0.25)
+    out = clips.copy()
+    ends = rng.integers(int(0.1 * samples), int(0.9 * samples) + 1, chosen.size)
+    out[chosen] *= (np.arange(samples)[None, :] < ends[:, None]).astype(np.float32)
+    return out
+
+
 def simulate_recordings(clips: np.ndarray, recipe: tuple[str, ...], seed: int,
                         babble_pool: np.ndarray | None = None) -> np.ndarray:
     """``(N, 16000)`` float32 clips -> ``(N, 16000)`` "recorded" versions (16-bit steps).
@@ -171,7 +182,10 @@ def simulate_recordings(clips: np.ndarray, recipe: tuple[str, ...], seed: int,
             chunk = _loud(chunk, rng)
         elif "gain" in recipe:
             chunk = _gain(chunk, rng)
-        out[start : start + _CHUNK] = aug.quantise_16bit(chunk)
+        chunk = aug.quantise_16bit(chunk)
+        if "file_end" in recipe:
+            chunk = _file_end(chunk, rng)
+        out[start : start + _CHUNK] = chunk
     return out
 
 

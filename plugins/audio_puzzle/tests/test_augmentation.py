@@ -127,6 +127,10 @@ def test_each_ingredient_changes_what_it_should(speech_like):
     loud = simulate_recordings(np.tile(speech_like, (4, 1)), ("gain", "loud"), seed=0)
     peaks = 20 * np.log10(np.abs(loud).max(axis=1))
     assert ((peaks >= -35.1) & (peaks <= 0.01)).all() and (peaks > -12).sum() >= 6, "loud decides: many near full scale"
+    ended = simulate_recordings(np.tile(speech_like, (4, 1)), ("noise", "file_end"), seed=0)
+    silent_tail = [SAMPLE_RATE - np.flatnonzero(clip)[-1] - 1 for clip in ended]
+    cut = [t for t in silent_tail if t > 50]  # a noise sample may round to 0 by chance; a file end is long
+    assert 0 < len(cut) < len(ended) and all(1500 <= t <= 14_500 for t in cut), "some files end 0.1-0.9 s early"
 
 
 def test_unknown_ingredients_are_refused():
