@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "CompressorConfig": "sage_core.config",
     "TrainingConfig": "sage_core.config",
     "SPLITS": "sage_core.data",
+    "NO_LABEL": "sage_core.data",
     "DataReport": "sage_core.data",
     "DataSplits": "sage_core.data",
     "TensorListDataset": "sage_core.data",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.config import CompressorConfig, ModalityConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
     from sage_core.data import (
+        NO_LABEL,
         SPLITS,
         DataReport,
         DataSplits,
