@@ -54,12 +54,10 @@ class AudioPuzzleConfig(CompressorConfig):
     code_order_open_ends: bool = Field(False, description="the order term puts no ceiling on code 9 and no floor on code 0")
     loss_floor_db: float = Field(80.0, gt=0, description="the loss ignores errors more than this far below the clip's peak")
     # Batch 16: at the same samples and wall time, 4x the steps of batch 64 (measured: 3.24 vs
-    # 3.50 dB after 25 epochs; docs/audio.md). 90 epochs take ~8 of the 11 minutes on 2 idle cores;
-    # when the cap comes first, the schedule anneals by the clock.
-    # max_steps: 19,710 steps (the 90 epochs of the words-only data); with sentences and
-    # augmented copies an epoch is 3.7x longer, so the step count, not epochs, sets the run.
-    train: TrainingConfig = TrainingConfig(epochs=90, max_steps=19_710, max_minutes=11.0, batch_size=16, lr=8e-3,
-                                           warmup_steps=100)
+    # 3.50 dB after 25 epochs; docs/audio.md). Step-based, so the same command, seed and thread
+    # count give the same weights on any machine: 19,710 steps (the words-only data's 90 epochs;
+    # with sentences and augmented copies an epoch is longer, so max_steps ends the run).
+    train: TrainingConfig = TrainingConfig(epochs=90, max_steps=19_710, batch_size=16, lr=8e-3, warmup_steps=100)
 
 
 class AudioPrototypeConfig(CompressorConfig):
