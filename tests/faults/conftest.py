@@ -184,3 +184,9 @@ def audio_run(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str])
     run_sage("train", "audio_puzzle", "--data", str(root), "--max-steps", "2", "--no-evaluate", "--threads", "1",
              "--out", str(run), *overrides, env=cli_env)
     return run
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the fuzz tests of one module write their planted files into."""
+    return tmp_path_factory.mktemp("fuzz")
