@@ -56,6 +56,9 @@ class DataReport:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: list[SkippedSample] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: Class names when the samples are labelled, and per split how many samples each class has.
+    classes: list[str] | None = None
+    class_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def skip(self, path: str | Path, reason: str, split: str = "", samples: int = 1) -> None:
         """Record what could not be used; ``samples`` is how many samples it should have held."""
@@ -63,6 +66,12 @@ class DataReport:
 
     def count(self, split: str, n: int) -> None:
         self.counts[split] = self.counts.get(split, 0) + n
+
+    def count_classes(self, split: str, labels: Tensor, classes: Sequence[str]) -> None:
+        """Record how many of ``split``'s samples carry each class (``labels``: ``(N,)`` indices)."""
+        self.classes = list(classes)
+        counts = torch.bincount(labels, minlength=len(classes)).tolist() if len(labels) else [0] * len(classes)
+        self.class_counts[split] = {name: int(n) for name, n in zip(classes, counts)}
 
     @property
     def total_read(self) -> int:
@@ -96,6 +105,8 @@ class DataReport:
             "bad_fraction": self.bad_fraction,
             "skipped": [s.__dict__ for s in self.skipped],
             "notes": self.notes,
+            "classes": self.classes,
+            "class_counts": self.class_counts,
         }
 
 
@@ -150,9 +161,12 @@ class DataSplits:
     def from_datasets(
         cls, datasets: Mapping[str, Dataset[Tensor]], report: DataReport, classes: Sequence[str] | None = None
     ) -> DataSplits:
-        """``{split: dataset}`` for all of :data:`SPLITS`, each counted into ``report``."""
+        """``{split: dataset}`` for all of :data:`SPLITS`, each counted (and its classes) into ``report``."""
         for split in SPLITS:
             report.count(split, len(datasets[split]))  # type: ignore[arg-type]
+            labels = labels_of(datasets[split]) if classes is not None else None
+            if labels is not None:
+                report.count_classes(split, labels, classes)  # type: ignore[arg-type]
         return cls(*(datasets[split] for split in SPLITS), report=report,
                    classes=tuple(classes) if classes is not None else None)
 
