@@ -40,9 +40,18 @@ def cli() -> None:
 
 def build_cli() -> click.Group:
     """Attach the built-in commands (plugin commands are added by the registry)."""
-    from sage_core.cli import codec_cmd, compare_cmd, evaluate_cmd, export_cmd, plugin_cmd, plugins_cmd, train_cmd
+    from sage_core.cli import (
+        codec_cmd,
+        compare_cmd,
+        evaluate_cmd,
+        export_cmd,
+        plugin_cmd,
+        plugins_cmd,
+        probe_cmd,
+        train_cmd,
+    )
 
-    for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd, export_cmd):
+    for module in (plugins_cmd, train_cmd, evaluate_cmd, probe_cmd, codec_cmd, compare_cmd, plugin_cmd, export_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
     return cli
