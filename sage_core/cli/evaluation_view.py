@@ -99,7 +99,10 @@ def print_probes(probes: Any, console: Any = None) -> None:
                                f"scored on {probes.test_samples} held-out)"))
     for column in ("input", "linear", "conv", "seconds"):
         table.add_column(column, style="bold" if column == "input" else None)
-    for kind, result in probes.inputs.items():
+    from sage_core.run_files import PROBE_INPUTS
+
+    for kind in [kind for kind in PROBE_INPUTS if kind in probes.inputs]:
+        result = probes.inputs[kind]
         seconds = result.prepare_seconds + sum(score.seconds for score in result.probes.values())
         table.add_row(escape(PROBE_INPUT_NAMES.get(kind, kind)),
                       *(f"{result.probes[p].accuracy:.1%}" if p in result.probes else "-" for p in ("linear", "conv")),
