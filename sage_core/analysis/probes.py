@@ -141,6 +141,8 @@ def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set
     chosen = training_subset(train_labels, recipe)
     train = gather_inputs(trained, untrained, Subset(train_set, chosen.tolist()), len(chosen), batch_size)
     train_inputs, test_inputs = train.inputs(), test.inputs()
+    if not test_inputs:
+        return None
     test_labels = test_labels[: len(next(iter(test_inputs.values())))]
     results = {}
     torch_threads = torch.get_num_threads()
