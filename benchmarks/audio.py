@@ -126,7 +126,7 @@ def evaluate(runs: dict[str, Path], voices: int) -> list[dict]:
     from sage_audio_puzzle.embedded_speech import as_float, load_or_synthesize
 
     test = build_audio_datasets(AudioPuzzleConfig(voices=voices), None, cache_dir(), DataReport()).test
-    waveform = as_float(load_or_synthesize(cache_dir(), voices).audio[:1])
+    waveform = as_float(load_or_synthesize(cache_dir(), voices, phrases=AudioPuzzleConfig().phrases).audio[:1])
     rows, baseline, trained_models, batch_sizes = [], None, {}, {}
     for name, run in runs.items():
         trained, untrained = load_compressor(run, "best"), load_compressor(run, "untrained")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sage_core.grid import CELLS, GRID_SIZE, NUM_CODES
 from sage_core.hookspecs import PLUGIN_API, hookimpl
-from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec
+from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec, SensorSpec
 
 __version__ = "0.2.0"
 
@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "CompressorConfig": "sage_core.config",
     "TrainingConfig": "sage_core.config",
     "SPLITS": "sage_core.data",
+    "NO_LABEL": "sage_core.data",
     "DataReport": "sage_core.data",
     "DataSplits": "sage_core.data",
     "TensorListDataset": "sage_core.data",
@@ -42,9 +43,16 @@ _LAZY: dict[str, str] = {
     "PluginError": "sage_core.errors",
     "TrainingRequest": "sage_core.training",
     "train": "sage_core.training",
+    "warn_input": "sage_core.errors",
     "load_compressor": "sage_core.runs",
     "save_atomic": "sage_core.atomic",
     "write_bytes_atomic": "sage_core.atomic",
+    "Sensor": "sage_core.streaming.sensor",
+    "ReplaySensor": "sage_core.streaming.sensor",
+    "SensorOptions": "sage_core.streaming.sensor",
+    "AudioBlock": "sage_core.streaming.observations",
+    "VideoFrame": "sage_core.streaming.observations",
+    "SampleWindower": "sage_core.streaming.windows",
 }
 
 __all__ = [
@@ -55,6 +63,7 @@ __all__ = [
     "CompressorSpec",
     "DataSourceSpec",
     "ModalitySpec",
+    "SensorSpec",
     "hookimpl",
     *_LAZY,
 ]
@@ -75,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.contract import CompressorOutput, PuzzleCompressor
     from sage_core.figure_axes import FigureAxes
     from sage_core.data import (
+        NO_LABEL,
         SPLITS,
         DataReport,
         DataSplits,
@@ -84,9 +94,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         labels_of,
         split_of,
     )
-    from sage_core.errors import BadDataError, ConfigError, InputError, PluginError, SageError
+    from sage_core.errors import BadDataError, ConfigError, InputError, PluginError, SageError, warn_input
     from sage_core.modality import Modality
     from sage_core.puzzle import Puzzle, PuzzleMeta
     from sage_core.quantizers import FiniteScalarQuantizer
     from sage_core.runs import load_compressor
+    from sage_core.streaming.observations import AudioBlock, VideoFrame
+    from sage_core.streaming.sensor import ReplaySensor, Sensor, SensorOptions
+    from sage_core.streaming.windows import SampleWindower
     from sage_core.training import TrainingRequest, train

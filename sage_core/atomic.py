@@ -2,13 +2,17 @@
 
 Write to a temporary file in the same directory, fsync it, rename it over the target
 and fsync the directory, so a crash or SIGKILL at any instant leaves no torn file.
+The result has the permissions a plain ``open(path, "w")`` would give it: a new file
+gets ``0o666`` less the process umask, a replaced file keeps its mode.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,13 +31,35 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _create_temp(path: Path) -> Path:
+    """A new empty file next to ``path``, created as ``open(path, "w")`` would create ``path``.
+
+    ``tempfile.mkstemp`` always makes mode 0o600; creating with 0o666 lets the kernel apply
+    the umask, and an existing target's mode is copied so replacing a file keeps it.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+    except OSError:
+        mode = None
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return tmp
+
+
 def save_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
     """Call ``write(tmp_path)`` and move the result to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _create_temp(path)
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:

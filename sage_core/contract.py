@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from sage_core.config import CompressorConfig
-from sage_core.errors import InputError, PluginError
+from sage_core.errors import InputError, PluginError, SageError
 from sage_core.grid import GRID_SIZE, NUM_CODES
 from sage_core.modality import Modality
 from sage_core.puzzle import Puzzle, PuzzleMeta
@@ -141,6 +141,16 @@ class PuzzleCompressor(nn.Module, ABC):
     def _made_by(self) -> str:
         return f"compressor {self.id!r} ({type(self).__module__})"
 
+    def _plugin_call(self, what: str, call: Any, *args: Any) -> Any:
+        """Run plugin code; anything but a ``SageError`` becomes one line naming the compressor."""
+        try:
+            return call(*args)
+        except SageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must be reported by name, not as a traceback
+            detail = " ".join(str(exc).split())[:300]
+            raise PluginError(f"{self._made_by()}: {what} raised {type(exc).__name__}" + (f": {detail}" if detail else "")) from exc
+
     @torch.no_grad()
     def encode(self, x: Tensor, sources: tuple[str, ...] = (), times: tuple[tuple[float, float], ...] = (),
                clock: str = "") -> Puzzle:
@@ -148,7 +158,7 @@ class PuzzleCompressor(nn.Module, ABC):
         was_training = self.training
         self.eval()
         try:
-            codes = self.checked_codes(self.encode_codes(x.to(self.device)), len(x))
+            codes = self.checked_codes(self._plugin_call("encode_codes", self.encode_codes, x.to(self.device)), len(x))
         finally:
             self.train(was_training)
         return Puzzle(codes.to(torch.uint8).cpu().numpy(), self.puzzle_meta(sources, times, clock))
@@ -167,7 +177,7 @@ class PuzzleCompressor(nn.Module, ABC):
         self.eval()
         try:
             codes = torch.from_numpy(puzzle.as_batch().astype(np.int64)).to(self.device)
-            return self.checked_reconstruction(self.decode_codes(codes), len(codes))
+            return self.checked_reconstruction(self._plugin_call("decode_codes", self.decode_codes, codes), len(codes))
         finally:
             self.train(was_training)
 

@@ -5,8 +5,9 @@ it with :meth:`DataReport.skip` and move on. The trainer stops with a clear erro
 when the skipped fraction exceeds the configured limit.
 
 Samples may carry an integer label (the word spoken, the object pictured): a dataset
-exposes them as ``labels`` (``(N,)`` int64, aligned with its samples) and ``DataSplits``
-names the classes. Training ignores labels; the analyzer's probes read them.
+exposes them as ``labels`` (``(N,)`` int64, aligned with its samples; ``NO_LABEL`` = -1 for
+a sample of no class, such as a sentence among single words) and ``DataSplits`` names the
+classes. Training ignores labels; the analyzer's probes read them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sage_core.errors import BadDataError
 
 #: The three splits every data set has, in this order.
 SPLITS = ("train", "validation", "test")
+#: The label of a sample that belongs to no class (probes leave it out).
+NO_LABEL = -1
 
 
 def cache_dir() -> Path:
@@ -42,6 +45,8 @@ def cache_dir() -> Path:
 
 @dataclass
 class SkippedSample:
+    """Something left out: a file, or a part of one, holding ``samples`` samples."""
+
     path: str
     reason: str
     split: str = ""
@@ -56,22 +61,28 @@ class DataReport:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: list[SkippedSample] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
-    #: Class names when the samples are labelled, and per split how many samples each class has.
+    #: Class names when the samples are labelled, per split how many samples each class has,
+    #: and how many belong to no class (``NO_LABEL``).
     classes: list[str] | None = None
     class_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    no_class_counts: dict[str, int] = field(default_factory=dict)
 
     def skip(self, path: str | Path, reason: str, split: str = "", samples: int = 1) -> None:
-        """Record what could not be used; ``samples`` is how many samples it should have held."""
+        """Record ``path`` as left out. A file that holds many samples (a CIFAR batch) passes
+        how many it should have held, so the bad fraction counts samples, not files."""
         self.skipped.append(SkippedSample(str(path), reason, split, samples))
 
     def count(self, split: str, n: int) -> None:
         self.counts[split] = self.counts.get(split, 0) + n
 
     def count_classes(self, split: str, labels: Tensor, classes: Sequence[str]) -> None:
-        """Record how many of ``split``'s samples carry each class (``labels``: ``(N,)`` indices)."""
+        """Record how many of ``split``'s samples carry each class (``labels``: ``(N,)`` indices, ``NO_LABEL`` for none)."""
         self.classes = list(classes)
-        counts = torch.bincount(labels, minlength=len(classes)).tolist() if len(labels) else [0] * len(classes)
+        labelled = labels[labels >= 0]
+        counts = torch.bincount(labelled, minlength=len(classes)).tolist() if len(labelled) else [0] * len(classes)
         self.class_counts[split] = {name: int(n) for name, n in zip(classes, counts)}
+        if len(labelled) < len(labels):
+            self.no_class_counts[split] = len(labels) - len(labelled)
 
     @property
     def total_read(self) -> int:
@@ -107,6 +118,7 @@ class DataReport:
             "notes": self.notes,
             "classes": self.classes,
             "class_counts": self.class_counts,
+            "no_class_counts": self.no_class_counts,
         }
 
 

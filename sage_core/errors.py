@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -36,3 +37,8 @@ class UnknownCompressorError(SageError):
 
 class RunDirectoryBusyError(SageError):
     """Another process is training into the same run directory."""
+
+
+def warn_input(path: str | Path, problem: str) -> None:
+    """Say on stderr, in one ``sage: warning:`` line, that an input was used but is not whole."""
+    print(f"sage: warning: {path}: {' '.join(problem.split())}", file=sys.stderr, flush=True)

@@ -44,5 +44,10 @@ def register_data_sources(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def register_sensors(register: Callable[[Any], None]) -> None:
+    """Register live or replayed sources for ``sage stream``: ``register(SensorSpec(...))`` once per sensor."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands to the ``sage`` group: ``cli.add_command(...)`` or ``@cli.command()``."""

@@ -96,6 +96,15 @@ class Modality(ABC):
         Used for the code-order Spearman: code value vs decoded intensity of its cell.
         """
 
+    def stream_windower(self, hop_seconds: float) -> Any | None:
+        """For ``sage stream``: a windower cutting a continuous signal into model-input windows.
+
+        None (the default) means every observation a sensor yields (a video frame) is one
+        window; a modality of continuous signals (audio) returns a
+        ``sage_core.streaming.SampleWindower`` cutting windows every ``hop_seconds``.
+        """
+        return None
+
     def to_image(self, x: Tensor) -> np.ndarray:
         """One model input -> an image for figures: ``(H, W)`` or ``(H, W, 3)`` in [0, 1].
 

@@ -25,13 +25,13 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import pluggy
 
 from sage_core import hookspecs
-from sage_core.errors import PluginError, UnknownCompressorError
-from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec
+from sage_core.errors import PluginError, SageError, UnknownCompressorError
+from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec, SensorSpec
 
 ENTRY_POINT_GROUP = "sage"
 #: Distributions that load first, so no other plugin can take over their ids or commands.
@@ -53,6 +53,7 @@ class PluginRecord:
     compressors: list[str] = field(default_factory=list)
     data_sources: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +65,7 @@ _TABLES = (
     ("register_modalities", ModalitySpec, "name", "modalities"),
     ("register_compressors", CompressorSpec, "id", "compressors"),
     ("register_data_sources", DataSourceSpec, "name", "data_sources"),
+    ("register_sensors", SensorSpec, "name", "sensors"),
 )
 
 
@@ -76,32 +78,21 @@ class PluginRegistry:
     modalities: dict[str, ModalitySpec] = field(default_factory=dict)
     compressors: dict[str, CompressorSpec] = field(default_factory=dict)
     data_sources: dict[str, DataSourceSpec] = field(default_factory=dict)
+    sensors: dict[str, SensorSpec] = field(default_factory=dict)
     strict: bool = False
 
     def compressor(self, compressor_id: str) -> CompressorSpec:
         """The spec for ``compressor_id``, or an error listing what is available."""
-        try:
-            return self.compressors[compressor_id]
-        except KeyError:
-            known = ", ".join(sorted(self.compressors)) or "none"
-            raise UnknownCompressorError(
-                f"no installed plugin registers compressor {compressor_id!r} (available: {known}); "
-                "see `sage plugins`"
-            ) from None
+        return _lookup(self.compressors, compressor_id, "compressor", UnknownCompressorError)
 
     def modality(self, name: str) -> ModalitySpec:
-        try:
-            return self.modalities[name]
-        except KeyError:
-            known = ", ".join(sorted(self.modalities)) or "none"
-            raise PluginError(f"no installed plugin registers modality {name!r} (available: {known})") from None
+        return _lookup(self.modalities, name, "modality")
 
     def data_source(self, name: str) -> DataSourceSpec:
-        try:
-            return self.data_sources[name]
-        except KeyError:
-            known = ", ".join(sorted(self.data_sources)) or "none"
-            raise PluginError(f"no data source {name!r} (available: {known})") from None
+        return _lookup(self.data_sources, name, "data source")
+
+    def sensor(self, name: str) -> SensorSpec:
+        return _lookup(self.sensors, name, "sensor")
 
     def compressors_for(self, modality: str, include_reference: bool = False) -> list[CompressorSpec]:
         """The compressors of ``modality``; reference compressors only when asked for."""
@@ -143,6 +134,18 @@ class PluginRegistry:
         for record in self.records:
             if record.status == "ok" and record.name in impls:
                 yield record, impls[record.name]
+
+
+SpecT = TypeVar("SpecT")
+
+
+def _lookup(table: Mapping[str, SpecT], key: str, noun: str, error: type[SageError] = PluginError) -> SpecT:
+    """``table[key]``, or one line naming what is available."""
+    try:
+        return table[key]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise error(f"no installed plugin registers {noun} {key!r} (available: {known}); see `sage plugins`") from None
 
 
 def _names(value: str) -> set[str]:
@@ -292,14 +295,15 @@ def _collect(registry: PluginRegistry, hook: str, kind: type, key: str, table: s
 
 
 def _drop_orphans(registry: PluginRegistry) -> None:
-    """Disable plugins whose compressors or data sources name a modality nobody registered."""
+    """Disable plugins whose compressors, data sources or sensors name a modality nobody registered."""
     changed = True
     while changed:
         changed = False
-        for spec in [*registry.compressors.values(), *registry.data_sources.values()]:
+        for spec in [*registry.compressors.values(), *registry.data_sources.values(), *registry.sensors.values()]:
             if spec.modality not in registry.modalities:
                 record = next(r for r in registry.records if r.name == spec.plugin)
-                what = f"compressor {spec.id!r}" if isinstance(spec, CompressorSpec) else f"data source {spec.name!r}"
+                what = f"compressor {spec.id!r}" if isinstance(spec, CompressorSpec) else (
+                    f"{type(spec).__name__.removesuffix('Spec').lower()} {spec.name!r}")
                 registry.disable(record, f"{what} needs modality {spec.modality!r}, which no loaded plugin registers")
                 changed = True
                 break

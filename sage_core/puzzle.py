@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,11 @@ from sage_core.errors import InputError
 from sage_core.grid import GRID_SIZE, NUM_CODES
 
 FORMAT_VERSION = 1
+#: Most puzzles one file may hold: 2**21 (24 days of 1 s audio windows, 1.9 GB of codes), so a
+#: header declaring more is refused before anything is allocated.
+MAX_PUZZLES = 2**21
+#: Most characters of JSON metadata (sources and times of MAX_PUZZLES puzzles fit; 512 MB as UTF-32).
+MAX_META_CHARS = 2**27
 
 #: Fixed palette for PNG rendering: a sequential ramp (dark = 0, bright = 9), since the
 #: built-in compressors order their codes by intensity. Colours are RGB.
@@ -68,10 +73,27 @@ class PuzzleMeta:
 
     @classmethod
     def from_json(cls, text: str) -> PuzzleMeta:
+        """Parse and check metadata written by :meth:`to_json`; ``ValueError`` says what is wrong."""
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {_json_kind(data)}")
         data.pop("format_version", None)
-        data["sources"] = tuple(data.get("sources", ()))
-        data["times"] = tuple((float(start), float(end)) for start, end in data.get("times", ()))
+        unknown = sorted(set(data) - _META_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
+        missing = [name for name in ("modality", "compressor_id", "compressor_version") if name not in data]
+        if missing:
+            raise ValueError(f"missing field(s) {', '.join(map(repr, missing))}")
+        for name in ("modality", "compressor_id", "compressor_version", "rows", "cols", "clock"):
+            if name in data and not isinstance(data[name], str):
+                raise ValueError(f"{name!r} must be a string, got {_json_kind(data[name])}")
+        sources = data.get("sources", [])
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise ValueError("'sources' must be a list of strings")
+        data["sources"] = tuple(sources)
+        data["times"] = _parse_times(data.get("times", []))
+        if not isinstance(data.get("extra", {}), dict):
+            raise ValueError(f"'extra' must be an object, got {_json_kind(data['extra'])}")
         return cls(**data)
 
     def select(self, indices: list[int]) -> PuzzleMeta:
@@ -79,6 +101,37 @@ class PuzzleMeta:
         sources = tuple(self.sources[i] for i in indices) if self.sources else ()
         times = tuple(self.times[i] for i in indices) if self.times else ()
         return replace(self, sources=sources, times=times)
+
+
+_META_FIELDS = frozenset(PuzzleMeta.__dataclass_fields__)
+
+
+def _json_kind(value: Any) -> str:
+    """A JSON value's type in JSON's words, for messages."""
+    for kind, name in ((bool, "a boolean"), (dict, "an object"), (list, "a list"), (str, "a string"),
+                       ((int, float), "a number")):
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
+def _parse_times(times: Any) -> tuple[tuple[float, float], ...]:
+    """``[[start, end], ...]`` of finite numbers with start <= end -> tuple of float pairs."""
+    if not isinstance(times, list):
+        raise ValueError(f"'times' must be a list of [start, end] pairs, got {_json_kind(times)}")
+    pairs = []
+    for index, pair in enumerate(times):
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in pair)
+        ):
+            raise ValueError(f"'times'[{index}] must be a [start, end] pair of numbers")
+        start, end = float(pair[0]), float(pair[1])
+        if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+            raise ValueError(f"'times'[{index}] must be finite with start <= end, got [{pair[0]}, {pair[1]}]")
+        pairs.append((start, end))
+    return tuple(pairs)
 
 
 def validate_codes(codes: Any, where: str = "puzzle") -> np.ndarray:
@@ -148,23 +201,38 @@ class Puzzle:
 
     @classmethod
     def load(cls, path: str | Path) -> Puzzle:
-        """Read a file written by :meth:`save`, without pickle, validating everything."""
+        """Read a file written by :meth:`save`, without pickle, validating everything.
+
+        Array headers are checked before anything is allocated: ``codes`` must declare
+        1 to :data:`MAX_PUZZLES` grids of 30x30 numbers, ``meta`` a JSON string of at most
+        :data:`MAX_META_CHARS` characters, each no more than the file can physically hold.
+        """
+        from sage_core.npz import NpzArchive, NpzError
+
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if "codes" not in data or "meta" not in data:
+            with NpzArchive(path) as npz:
+                if "codes" not in npz or "meta" not in npz:
                     raise InputError(path, "not a puzzle file: needs arrays 'codes' and 'meta'")
-                codes, meta_text = data["codes"], str(data["meta"])
+                _check_codes_header(npz.header("codes"), path)
+                meta_header = npz.header("meta")
+                if meta_header.shape != () or meta_header.dtype.kind != "U":
+                    raise InputError(path, f"not a puzzle file: 'meta' must be a JSON string, got "
+                                           f"{meta_header.dtype} shape {meta_header.shape}")
+                codes = npz.read("codes", MAX_PUZZLES * GRID_SIZE * GRID_SIZE)
+                meta_text = str(npz.read("meta", MAX_META_CHARS * 4)[()])
         except FileNotFoundError:
             raise InputError(path, "no such file") from None
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise InputError(path, f"not a readable puzzle .npz file ({exc})") from None
+        except NpzError as exc:
+            raise InputError(path, f"not a readable puzzle .npz file: {exc}") from None
         try:
             meta = PuzzleMeta.from_json(meta_text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise InputError(path, f"invalid puzzle metadata ({exc})") from None
-        validate_codes(codes, where=str(path))
-        return cls(codes, meta)
+        except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise InputError(path, f"invalid puzzle metadata: {' '.join(str(exc).split())}") from None
+        try:
+            return cls(validate_codes(codes, where=str(path)), meta)
+        except InputError as exc:
+            raise InputError(path, exc.problem) from None
 
     def to_text(self) -> str:
         """Digits, one grid row per line; batches are separated by a blank line."""
@@ -196,6 +264,20 @@ class Puzzle:
             Image.fromarray(image).save(buffer, format="PNG")
             write_bytes_atomic(target, buffer.getvalue())
         return targets
+
+
+def _check_codes_header(header: Any, path: Path) -> None:
+    """Refuse a ``codes`` array by its declared shape and dtype, before it is read."""
+    shape = header.shape
+    if len(shape) not in (2, 3) or shape[-2:] != (GRID_SIZE, GRID_SIZE):
+        raise InputError(path, f"not a puzzle file: 'codes' must have shape (30, 30) or (N, 30, 30), got {shape}")
+    if header.dtype.kind not in "biuf" or header.dtype.itemsize > 8:
+        raise InputError(path, f"not a puzzle file: 'codes' must hold numbers, got dtype {header.dtype}")
+    count = shape[0] if len(shape) == 3 else 1
+    if count == 0:
+        raise InputError(path, "holds no puzzles (0 grids)")
+    if count > MAX_PUZZLES:
+        raise InputError(path, f"declares {count} puzzles, more than the {MAX_PUZZLES} one file may hold")
 
 
 def concatenate(puzzles: list[Puzzle]) -> Puzzle:

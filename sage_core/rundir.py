@@ -38,6 +38,8 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINTS_DIR = "checkpoints"
 FIGURES_DIR = "figures"
 LOCK_FILE = ".lock"
+#: In a run a plugin ships inside its package: how it was made (command, seed, commit, ...).
+SHIPPED_FILE = "shipped.json"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -48,8 +50,8 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SageError(f"{path}: not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SageError(f"{path}: unreadable ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:  # also not UTF-8, or nested deeper than Python's stack
+        raise SageError(f"{path}: unreadable ({' '.join(str(exc).split()) or type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise SageError(f"{path}: expected a JSON object")
     return data
@@ -124,8 +126,16 @@ class RunDirectory:
     def figures(self) -> Path:
         return self.path / FIGURES_DIR
 
+    @property
+    def shipped_path(self) -> Path:
+        return self.path / SHIPPED_FILE
+
     def is_run(self) -> bool:
         return self.config_path.is_file()
+
+    def shipped(self) -> dict[str, Any] | None:
+        """How a shipped run was made (``shipped.json``), or None for a user's own run."""
+        return read_json(self.shipped_path) if self.shipped_path.is_file() else None
 
     # --- reading ------------------------------------------------------------------------
 

@@ -72,8 +72,9 @@ def latest_run(key: str, root: str | Path = "runs", registry: PluginRegistry | N
 def resolve_run(ref: str | Path, registry: PluginRegistry | None = None, root: str | Path = "runs") -> Path:
     """A run directory from ``ref``: a run directory path, or a compressor id / modality.
 
-    An id or modality means its newest finished run under ``root``; when there is none
-    the error names the command that makes one.
+    An id or modality means its newest finished run under ``root``; without one, the trained
+    run its plugin ships (``CompressorSpec.shipped_run``); when there is neither, the error
+    names the command that makes one.
     """
     path = Path(ref)
     if (path / CONFIG_FILE).is_file():
@@ -83,8 +84,14 @@ def resolve_run(ref: str | Path, registry: PluginRegistry | None = None, root: s
     if found is not None:
         return found
     if registry is not None:
-        ids = sorted(spec.id for spec in registry.compressors.values()
-                     if spec.id == key or (spec.modality == key and not spec.reference))
+        specs = sorted((spec for spec in registry.compressors.values()
+                        if spec.id == key or (spec.modality == key and not spec.reference)),
+                       key=lambda spec: (spec.id != key, spec.id))
+        for spec in specs:
+            shipped = spec.shipped_path()
+            if shipped is not None:
+                return shipped
+        ids = [spec.id for spec in specs]
     else:
         ids = [key]
     if path.exists() or ("/" in key) or not ids:

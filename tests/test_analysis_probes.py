@@ -146,6 +146,8 @@ def test_the_training_subset_is_seeded_and_capped() -> None:
     assert torch.equal(first, first.sort().values)
     assert not torch.equal(first, training_subset(labels, ProbeRecipe(max_train=300, seed=1)))
     assert torch.equal(training_subset(labels[:200], recipe), torch.arange(200))
+    mixed = torch.tensor([3, -1, 0, -1, 2])  # NO_LABEL samples (sentences among words) are left out
+    assert training_subset(mixed, recipe).tolist() == [0, 2, 4]
 
 
 def test_a_probe_is_reproducible_and_sees_codes_one_hot() -> None:

@@ -11,7 +11,8 @@ recipe) are trained on the *train* split and scored on the held-out split, on fo
 - ``input``: the continuous model input as ``Modality.probe_features`` gives it (by default
   pooled to 30x30 with every channel), standardised per channel: the ceiling.
 
-Chance is the share of the most common class among the held-out samples.
+Chance is the share of the most common class among the held-out samples. Samples of no
+class (``NO_LABEL``, e.g. sentence windows among single words) are left out of both splits.
 """
 
 from __future__ import annotations
@@ -109,11 +110,13 @@ def gather_inputs(trained: PuzzleCompressor, untrained: PuzzleCompressor, datase
 
 
 def training_subset(labels: Tensor, recipe: ProbeRecipe) -> Tensor:
-    """Indices of at most ``recipe.max_train`` training samples: a seeded random subset, in data order."""
-    if len(labels) <= recipe.max_train:
-        return torch.arange(len(labels))
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(recipe.seed))
-    return order[: recipe.max_train].sort().values
+    """Indices of at most ``recipe.max_train`` labelled training samples (``NO_LABEL`` left out):
+    a seeded random subset, in data order."""
+    labelled = torch.nonzero(labels >= 0).flatten()
+    if len(labelled) <= recipe.max_train:
+        return labelled
+    order = torch.randperm(len(labelled), generator=torch.Generator().manual_seed(recipe.seed))
+    return labelled[order[: recipe.max_train]].sort().values
 
 
 def score(predictions: Tensor, labels: Tensor, classes: int) -> tuple[float, list[float | None], list[list[int]]]:
@@ -135,15 +138,21 @@ def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set
     :func:`gather_inputs`), aligned with ``test_labels``.
     """
     train_labels = labels_of(train_set)
-    if train_labels is None or len(classes) < 2 or len(test_labels) == 0 or len(train_labels) == 0:
+    if train_labels is None or len(classes) < 2:
         return None
     started = time.perf_counter()
     chosen = training_subset(train_labels, recipe)
-    train = gather_inputs(trained, untrained, Subset(train_set, chosen.tolist()), len(chosen), batch_size)
-    train_inputs, test_inputs = train.inputs(), test.inputs()
-    if not test_inputs:
+    test_inputs = test.inputs()
+    if not test_inputs or len(chosen) == 0:
         return None
     test_labels = test_labels[: len(next(iter(test_inputs.values())))]
+    kept = test_labels >= 0  # samples of no class (NO_LABEL) are not scored
+    if not bool(kept.any()):
+        return None
+    test_inputs = {kind: ProbeInput(item.values[kept], item.codes) for kind, item in test_inputs.items()}
+    test_labels = test_labels[kept]
+    train = gather_inputs(trained, untrained, Subset(train_set, chosen.tolist()), len(chosen), batch_size)
+    train_inputs = train.inputs()
     results = {}
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small models: one thread is fastest on a shared machine, and reproducible
@@ -197,7 +206,8 @@ def probe_run(run_dir: str | Path, data: str | Path | None = None, source: str |
     if labels is None or not splits.classes:
         raise SageError(f"{where} carries no labels, so there is nothing to probe "
                         f"(labelled data: e.g. a folder of <class>/ sub-folders that {trained.modality.name} reads)")
-    if labels_of(splits.train) is None or len(held_out) == 0 or len(splits.train) == 0:  # type: ignore[arg-type]
+    train_labels = labels_of(splits.train)
+    if train_labels is None or not bool((train_labels >= 0).any()) or not bool((labels >= 0).any()):
         raise SageError(f"{where}: the probes need labelled samples in both the train and the {split} split")
     batch = trained.config.train.eval_batch_size
     test = gather_inputs(trained, untrained, held_out, recipe.max_test, batch)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from sage_core.cli.context import get_registry
-from sage_core.errors import InputError
+from sage_core.errors import InputError, SageError
 
 
 def _load(ref: str, runs_root: Path) -> Any:  # -> PuzzleCompressor
@@ -69,7 +69,7 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, 
     puzzles, failed = [], 0
     for path in files:
         try:
-            x = compressor.modality.read_file(path)
+            x = read_observation(compressor.modality, path)
         except InputError as exc:
             click.echo(f"sage: error: {exc}", err=True)
             failed += 1
@@ -87,6 +87,18 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, 
         click.echo(batch.to_text())
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def read_observation(modality: Any, path: Path) -> Any:
+    """``modality.read_file(path)``; a plugin bug while reading becomes an ``InputError`` naming both."""
+    try:
+        return modality.read_file(path)
+    except SageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user sees which file and which plugin, not a traceback
+        detail = " ".join(str(exc).split())[:300]
+        raise InputError(path, f"modality {modality.name!r} ({type(modality).__module__}) failed to read it: "
+                               f"{type(exc).__name__}" + (f": {detail}" if detail else "")) from exc
 
 
 def _write(action: Any, target: Path) -> Any:

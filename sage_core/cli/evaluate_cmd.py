@@ -34,7 +34,7 @@ def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool |
     from sage_core.runs import resolve_run
 
     registry = get_registry()
-    run_dir = resolve_run(run, registry, root=runs_root)
+    run_dir = writable_copy(resolve_run(run, registry, root=runs_root), runs_root)
     evaluation = evaluate_with_progress(run_dir, registry=registry, split=split, data=data, end_to_end=end_to_end,
                                         probes=probes)
     if as_json:
@@ -42,6 +42,26 @@ def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool |
     else:
         print_evaluation(evaluation, RunDirectory(run_dir).summary())
         click.echo(f"wrote {evaluation_path(RunDirectory(run_dir), data)}")
+
+
+def writable_copy(run_dir: Path, runs_root: Path) -> Path:
+    """``run_dir``, or for a run shipped inside a plugin's package a copy under ``runs_root``.
+
+    Evaluating writes into the run directory; a plugin's package is not the place.
+    """
+    import shutil
+
+    from sage_core.rundir import RunDirectory
+
+    run = RunDirectory(run_dir)
+    if run.shipped() is None:
+        return run_dir
+    config = run.config()
+    copy = Path(runs_root) / config.compressor_id / f"shipped-v{config.compressor_version}"
+    if not RunDirectory(copy).is_run():
+        shutil.copytree(run_dir, copy, dirs_exist_ok=True)
+        click.echo(f"evaluating a copy of the shipped run in {copy}", err=True)
+    return copy
 
 
 COMMANDS = [evaluate_command]

@@ -49,10 +49,35 @@ def info_command(compressor_id: str, as_json: bool) -> None:
     click.echo(f"{spec.id}  (modality: {spec.modality}, plugin: {spec.plugin}{reference})")
     if spec.summary:
         click.echo(spec.summary)
+    _describe_shipped_run(spec)
     click.echo("\nconfig (override with -o key=value or --config FILE.toml):")
     for key, value, description in _flatten_fields(config_cls()):
         note = f"  # {description}" if description else ""
         click.echo(f"  {key} = {json.dumps(value)}{note}")
+
+
+def _describe_shipped_run(spec: object) -> None:
+    """Say whether trained weights ship with the plugin, how they were made and what they score."""
+    shipped = spec.shipped_path()  # type: ignore[attr-defined]
+    if shipped is None:
+        click.echo("\nno trained weights ship with it: train them with `sage train "
+                   f"{spec.id}`")  # type: ignore[attr-defined]
+        return
+    from sage_core.rundir import RunDirectory
+
+    run = RunDirectory(shipped)
+    made = run.shipped() or {}
+    click.echo(f"\ntrained weights ship with it ({shipped}):")
+    for key in ("command", "seed", "threads", "commit", "machine", "trained_at", "wall_s"):
+        if key in made:
+            click.echo(f"  {key}: {made[key]}")
+    evaluation = run.evaluation()
+    if evaluation is not None:
+        metric, baseline = evaluation.primary_metric, evaluation.improvement["over_baseline"]
+        click.echo(f"  {evaluation.split} split ({evaluation.samples} samples): {metric} {baseline.trained:.4g}, "
+                   f"baseline codec {baseline.other:.4g} (ratio {baseline.ratio:.3g})")
+    for name, figures in made.get("evaluations", {}).items():
+        click.echo(f"  {name}: {figures}")
 
 
 def _flatten_fields(model: object, prefix: str = "") -> list[tuple[str, object, str]]:

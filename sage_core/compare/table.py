@@ -27,7 +27,7 @@ def run_entry(record: RunRecord) -> dict[str, Any]:
         "data": {
             "source": report.get("source"),
             "sizes": report.get("counts") or summary.data_sizes,
-            "skipped": report.get("skipped_count"),
+            "skipped": report.get("skipped_samples", report.get("skipped_count")),
             "evaluated_split": evaluation.split,
             "evaluated_samples": evaluation.samples,
         },

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sage_core.config import resolve_config
+from sage_core.config import check_seed, resolve_config
 from sage_core.errors import ConfigError
 from sage_core.run_files import RunConfig, RunSummary
 from sage_core.rundir import RunDirectory, default_run_dir
@@ -68,7 +68,8 @@ def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size
 
     overrides = [*request.overrides, *request.limit_overrides()]
     config = resolve_config(cls.Config, stored.config if stored else None, request.config_path, overrides)
-    seed = stored.seed if stored else request.seed
+    seed = check_seed(stored.seed if stored else request.seed,
+                      f"{resumed.config_path}: seed" if resumed is not None else "--seed")
     data_path = request.data_path or (Path(stored.data_path) if stored and stored.data_path else None)
     source = request.source or (stored.source if stored else None)
     source_factory = None

@@ -8,6 +8,8 @@ Row 0 of the mel axis is the LOWEST band.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ import torch
 import torchaudio
 from torch import Tensor, nn
 
-from sage_core import InputError
+from sage_core import InputError, warn_input
 
 SAMPLE_RATE = 16_000
 N_FFT = 1024
@@ -26,6 +28,23 @@ FRAMES = 1 + WINDOW_SAMPLES // HOP  # 32
 #: Fixed power floor: 1e-10 of full scale -> -100 dB. Digital silence sits here.
 FLOOR_DB = -100.0
 _AMIN = 10.0 ** (FLOOR_DB / 10.0)
+#: Sample rates a file may declare (Hz): below 1 kHz is not audio we can use, above 1 MHz no ADC.
+MIN_RATE, MAX_RATE = 1_000, 1_000_000
+#: Largest sample magnitude accepted, 60 dB above full scale (1.0). Float audio may exceed full
+#: scale by some mixing headroom (a few dB, rarely 24 dB), never by 60 dB: a peak that high means
+#: integer samples stored as float unscaled (int16 reaches 32768) or garbage. Far above it, float32
+#: mel power overflows (about 1e16) and a clip used to encode as all code 0, silence.
+MAX_AMPLITUDE = 1_000.0
+#: Largest numerator and denominator of the resampling ratio. torchaudio builds a kernel of
+#: about ``new x orig`` values for the ratio ``new/orig`` in lowest terms (several copies while
+#: building it) and does about ``new`` multiply-adds per input sample; 22051 Hz (16000/22051,
+#: already in lowest terms) needed 6.4 GB and 50 s for a 4 KB file.
+#: Every common rate (8k, 11.025k, 16k, 22.05k, 32k, 44.1k, 48k, 88.2k, 96k, 192k Hz) is
+#: within the bound, so it is resampled exactly.
+MAX_RATIO_TERM = 1_000
+#: Pitch and tempo error allowed when an odd rate is resampled by a nearby ratio with smaller
+#: terms (1e-4 is 0.17 cents, 0.1 ms per second); see :func:`resampling_ratio`.
+RATIO_TOLERANCE = 1e-4
 
 
 class LogMelFrontEnd(nn.Module):
@@ -57,13 +76,70 @@ def log_mel_db(waveform: Tensor) -> Tensor:
         return _FRONT_END(waveform)
 
 
-def to_mono_16k(samples: np.ndarray, sample_rate: int) -> Tensor:
-    """``(T,)`` or ``(T, C)`` float samples at any rate -> ``(T',)`` mono float32 at 16 kHz."""
+def check_sample_rate(rate: int, source: str | Path = "audio") -> int:
+    """``rate`` when it is a usable sample rate (1 kHz to 1 MHz), else ``InputError`` naming ``source``."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InputError(source, f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    return rate
+
+
+def check_samples(samples: np.ndarray, source: str | Path = "audio") -> np.ndarray:
+    """``samples`` when non-empty, finite and within :data:`MAX_AMPLITUDE`, else ``InputError``."""
+    if samples.size == 0:
+        raise InputError(source, "contains no audio samples")
+    if not np.isfinite(samples).all():
+        raise InputError(source, "contains NaN or inf samples")
+    peak = float(np.abs(samples).max())
+    if peak > MAX_AMPLITUDE:
+        raise InputError(
+            source,
+            f"samples reach {peak:.3g}, {20 * math.log10(peak):.0f} dB above full scale (1.0): not a physical "
+            f"recording (integer samples saved as float without scaling?); refusing rather than encoding garbage",
+        )
+    return samples
+
+
+def resampling_ratio(sample_rate: int) -> Fraction:
+    """``16000 / sample_rate`` as a fraction with numerator and denominator <= :data:`MAX_RATIO_TERM`.
+
+    Exact when the ratio in lowest terms is that small (all common rates). Otherwise the
+    fraction with the smallest terms within :data:`RATIO_TOLERANCE` of it, else the closest
+    one within the bound: at most 5.3e-4 off for any integer rate from 1 kHz to 1 MHz (under
+    1e-4 for 99% of the rates below 50 kHz). The audio then plays that much fast or slow:
+    0.92 cents of pitch at worst, where people hear 5 cents; 22051 Hz becomes 16000/22051 ~ 119/164.
+    """
+    exact = Fraction(SAMPLE_RATE, sample_rate)
+    if max(exact.numerator, exact.denominator) <= MAX_RATIO_TERM:
+        return exact
+    best = _bounded_fraction(exact, MAX_RATIO_TERM)
+    for bound in range(1, MAX_RATIO_TERM):
+        candidate = _bounded_fraction(exact, bound)
+        if candidate and abs(candidate / exact - 1) <= RATIO_TOLERANCE:
+            return candidate
+    return best
+
+
+def _bounded_fraction(ratio: Fraction, bound: int) -> Fraction:
+    """The closest fraction to ``ratio`` with numerator and denominator <= ``bound`` (0 if none)."""
+    if ratio <= 1:
+        return ratio.limit_denominator(bound)
+    inverse = (1 / ratio).limit_denominator(bound)
+    return 1 / inverse if inverse else Fraction(0)
+
+
+def to_mono_16k(samples: np.ndarray, sample_rate: int, source: str | Path = "audio") -> Tensor:
+    """``(T,)`` or ``(T, C)`` float samples at any rate -> ``(T',)`` mono float32 at 16 kHz.
+
+    Memory and time stay linear in ``T`` for any rate from 1 kHz to 1 MHz (see
+    :func:`resampling_ratio`); other rates are refused naming ``source``.
+    """
+    check_sample_rate(sample_rate, source)
     audio = torch.as_tensor(np.asarray(samples, dtype=np.float32))
     if audio.ndim == 2:
         audio = audio.mean(dim=1)
     if sample_rate != SAMPLE_RATE:
-        audio = torchaudio.functional.resample(audio, sample_rate, SAMPLE_RATE)
+        ratio = resampling_ratio(sample_rate)
+        audio = torchaudio.functional.resample(audio, ratio.denominator, ratio.numerator)
     return audio
 
 
@@ -84,16 +160,22 @@ def windows(audio: Tensor, hop_seconds: float = 1.0) -> Tensor:
 def read_audio(path: Path) -> Tensor:
     """Read WAV/FLAC/OGG (anything libsndfile reads) -> ``(T,)`` mono 16 kHz float32.
 
-    Raises ``InputError`` naming the file for unreadable, empty or non-finite audio.
+    Raises ``InputError`` naming the file for unreadable, empty, non-finite or
+    non-physically loud audio and unusable sample rates. A WAV whose data chunk is shorter
+    than its header says is encoded as far as it goes, with a warning on stderr saying how
+    much is missing.
     """
     import soundfile
+
+    from sage_audio_puzzle.riff import find_truncation
 
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
     except Exception as exc:  # libsndfile raises several types (LibsndfileError, RuntimeError)
-        raise InputError(path, f"not readable audio ({exc})") from None
-    if samples.size == 0:
-        raise InputError(path, "contains no audio samples")
-    if not np.isfinite(samples).all():
-        raise InputError(path, "contains NaN or inf samples")
-    return to_mono_16k(samples, int(rate))
+        raise InputError(path, f"not readable audio ({' '.join(str(exc).split())})") from None
+    check_sample_rate(int(rate), path)
+    check_samples(samples, path)
+    truncation = find_truncation(path)
+    if truncation is not None:
+        warn_input(path, truncation.describe() + "; encoding what is there")
+    return to_mono_16k(samples, int(rate), path)

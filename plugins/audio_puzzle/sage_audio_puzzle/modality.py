@@ -15,12 +15,22 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, FigureAxes, InputError, Modality
+from sage_core import DataReport, DataSplits, FigureAxes, Modality
 
 from sage_audio_puzzle import metrics
 from sage_audio_puzzle.config import AudioConfig
 from sage_audio_puzzle.datasets import embedded_speech_splits, speech_commands_splits
-from sage_audio_puzzle.frontend import FRAMES, HOP, N_MELS, SAMPLE_RATE, log_mel_db, read_audio, to_mono_16k, windows
+from sage_audio_puzzle.frontend import (
+    FRAMES,
+    HOP,
+    N_MELS,
+    SAMPLE_RATE,
+    check_samples,
+    log_mel_db,
+    read_audio,
+    to_mono_16k,
+    windows,
+)
 from sage_audio_puzzle.grid import pool_to_grid
 from sage_audio_puzzle.synthesis import griffin_lim, join_windows, write_wav
 
@@ -56,10 +66,8 @@ class AudioModality(Modality):
         if isinstance(observation, (str, Path)):
             return self.read_file(Path(observation))
         samples, rate = observation if isinstance(observation, tuple) else (observation, SAMPLE_RATE)
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.size == 0 or not np.isfinite(samples).all():
-            raise InputError("observation", "audio must be non-empty and finite")
-        return log_mel_db(windows(to_mono_16k(samples, int(rate)), self.config.window_hop_seconds))
+        samples = check_samples(np.asarray(samples, dtype=np.float32), "observation")
+        return log_mel_db(windows(to_mono_16k(samples, int(rate), "observation"), self.config.window_hop_seconds))
 
     def read_file(self, path: Path) -> Tensor:
         """WAV/FLAC/OGG of any length, rate and channel count -> ``(W, 1, 128, 32)`` dB."""
@@ -105,3 +113,9 @@ class AudioModality(Modality):
         db = x.detach().float().cpu().reshape(x.shape[-2], x.shape[-1])
         image = ((db - (db.max() - 80.0)) / 80.0).clamp(0, 1)
         return image.numpy()
+
+    def stream_windower(self, hop_seconds: float) -> Any:
+        """For ``sage stream``: audio blocks of any rate -> 1 s 16 kHz windows every ``hop_seconds``."""
+        from sage_audio_puzzle.streaming import AudioWindower
+
+        return AudioWindower(hop_seconds)

@@ -1,6 +1,6 @@
 """Registration only: imports nothing heavy, so `sage plugins` stays fast."""
 
-from sage_core import CompressorSpec, DataSourceSpec, ModalitySpec, hookimpl
+from sage_core import CompressorSpec, DataSourceSpec, ModalitySpec, SensorSpec, hookimpl
 
 SAGE_PLUGIN_API = 2
 
@@ -47,5 +47,36 @@ def register_data_sources(register):
             modality="audio",
             factory="sage_audio_puzzle.datasets:speech_commands_splits",
             summary="A local Speech Commands v2 folder (--data PATH), split by speaker.",
+        )
+    )
+
+
+@hookimpl
+def register_sensors(register):
+    register(
+        SensorSpec(
+            name="mic",
+            modality="audio",
+            factory="sage_audio_puzzle.sensors:MicrophoneSensor",
+            summary="A microphone through PortAudio: mic (default input) or mic:DEVICE.",
+            extra={"install": "pip install 'sage-audio-puzzle[mic]'"},
+        )
+    )
+    register(
+        SensorSpec(
+            name="audio_file",
+            modality="audio",
+            factory="sage_audio_puzzle.sensors:AudioFileSensor",
+            opens="file",
+            summary="An audio file (WAV, FLAC, OGG: anything libsndfile reads) replayed in real time or at --speed N.",
+        )
+    )
+    register(
+        SensorSpec(
+            name="pcm_stdin",
+            modality="audio",
+            factory="sage_audio_puzzle.sensors:PcmStdinSensor",
+            opens="stdin",
+            summary="Raw PCM on stdin (-): --pcm-format s16le|s32le|f32le, --rate, --channels.",
         )
     )

@@ -41,7 +41,9 @@ class VisionPuzzleConfig(CompressorConfig):
     chroma_classes: int = Field(
         8, ge=1, le=10, description="colour: palette size; a block's code sum modulo it names the class (1 = gray only)"
     )
-    train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=32, lr=4e-3, warmup_steps=50)
+    # Step-based (6 epochs, 1,128 steps): the same command and seed give the same model on any
+    # machine; about 4 minutes on 2 idle cores (docs/vision.md).
+    train: TrainingConfig = TrainingConfig(epochs=6, batch_size=32, lr=4e-3, warmup_steps=50)
 
     @field_validator("chroma_block")
     @classmethod

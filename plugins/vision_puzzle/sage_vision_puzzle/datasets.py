@@ -21,6 +21,10 @@ from sage_vision_puzzle.images import IMAGE_SUFFIXES, array_to_chw, read_image, 
 from sage_vision_puzzle.safe_pickle import load_restricted
 
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+#: Images in each CIFAR-10 batch file; ``batches.meta``'s ``num_cases_per_batch`` overrides it.
+CIFAR_IMAGES_PER_BATCH = 10_000
+#: A CIFAR-10 batch is 31 MB; a "batch" many times larger is not one, and is refused before it is read.
+MAX_CIFAR_BATCH_BYTES = 256 * 2**20
 #: Fraction of CIFAR-10's training batches held out for validation (by file name hash).
 CIFAR_VALIDATION_FRACTION = 0.1
 
@@ -81,11 +85,14 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str], np.ndarray | No
     import pickle
 
     try:
+        size = path.stat().st_size
+        if size > MAX_CIFAR_BATCH_BYTES:
+            raise InputError(path, f"{size / 1e6:.0f} MB, larger than any CIFAR-10 batch ({MAX_CIFAR_BATCH_BYTES // 2**20} MiB limit)")
         batch = load_restricted(path.read_bytes())
     except OSError as exc:
         raise InputError(path, f"unreadable ({exc.strerror or exc})") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise InputError(path, f"not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from None
+    except pickle.UnpicklingError as exc:
+        raise InputError(path, f"not a CIFAR-10 python batch ({' '.join(str(exc).split())})") from None
     if not isinstance(batch, dict):
         raise InputError(path, f"not a CIFAR-10 python batch (holds a {type(batch).__name__}, not a dict)")
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
@@ -93,10 +100,14 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str], np.ndarray | No
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         shape = getattr(data, "shape", None)
         raise InputError(path, f"'data' must be a uint8 N x 3072 array, got {type(data).__name__} {shape}")
-    raw_names = batch.get("filenames") or [f"{path.name}#{i}" for i in range(len(data))]
+    raw_names = batch.get("filenames")
+    if raw_names is None:
+        raw_names = [f"{path.name}#{i}" for i in range(len(data))]
+    if not isinstance(raw_names, list) or not all(isinstance(n, (bytes, str)) for n in raw_names):
+        raise InputError(path, "'filenames' must be a list of names")
     if len(raw_names) != len(data):
         raise InputError(path, f"{len(raw_names)} file names for {len(data)} images")
-    names = [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in raw_names]
+    names = [n.decode("latin1") if isinstance(n, bytes) else n for n in raw_names]
     return data.reshape(-1, 3, 32, 32), names, cifar_labels(batch.get("labels"), len(data), path)
 
 
@@ -127,21 +138,47 @@ def read_cifar_classes(root: Path, labels: int, report: DataReport) -> tuple[str
     return tuple(str(i) for i in range(labels))
 
 
+def cifar_images_per_batch(root: Path) -> int:
+    """How many images each batch file holds: ``batches.meta``'s ``num_cases_per_batch``, else 10,000."""
+    import pickle
+
+    meta = root / "batches.meta"
+    try:
+        if meta.is_file() and meta.stat().st_size <= MAX_CIFAR_BATCH_BYTES:
+            loaded = load_restricted(meta.read_bytes())
+            if isinstance(loaded, dict):
+                count = loaded.get(b"num_cases_per_batch", loaded.get("num_cases_per_batch"))
+                if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= 10 * CIFAR_IMAGES_PER_BATCH:
+                    return count
+    except (OSError, pickle.UnpicklingError):
+        pass
+    return CIFAR_IMAGES_PER_BATCH
+
+
 def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
-    """data_batch_1..5 -> train and validation (by file-name hash); test_batch -> test."""
+    """data_batch_1..5 -> train and validation (by file-name hash); test_batch -> test.
+
+    A batch file that is missing or unreadable counts as the images it should hold, and
+    one holding fewer counts the shortfall, so ``train.bad_data_limit`` judges images.
+    """
     images: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
     labels: dict[str, list[int]] = {split: [] for split in SPLITS}
     unlabelled = []
+    expected = cifar_images_per_batch(root)
     for name in (*CIFAR_TRAIN_BATCHES, "test_batch"):
         path = root / name
+        split_of_file = "test" if name == "test_batch" else "train"
         if not path.is_file():
-            report.skip(path, "missing batch file", "test" if name == "test_batch" else "train")
+            report.skip(path, "missing batch file", split_of_file, samples=expected)
             continue
         try:
             data, names, batch_labels = read_cifar_batch(path)
         except InputError as exc:
-            report.skip(path, exc.problem, "test" if name == "test_batch" else "train")
+            report.skip(path, exc.problem, split_of_file, samples=expected)
             continue
+        if len(data) < expected:
+            report.skip(path, f"holds {len(data)} of the {expected} images of a batch", split_of_file,
+                        samples=expected - len(data))
         tensor = torch.from_numpy(data)
         unlabelled += [name] if batch_labels is None else []
         for index, image_name in enumerate(names):

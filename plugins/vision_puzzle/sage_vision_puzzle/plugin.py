@@ -1,6 +1,6 @@
 """Registration only: imports nothing heavy, so `sage plugins` stays fast."""
 
-from sage_core import CompressorSpec, ModalitySpec, hookimpl
+from sage_core import CompressorSpec, ModalitySpec, SensorSpec, hookimpl
 
 SAGE_PLUGIN_API = 2
 
@@ -35,5 +35,37 @@ def register_compressors(register):
             config="sage_vision_puzzle.config:VisionPrototypeConfig",
             summary="Reference only: the research prototype's vision VQ-VAE, re-implemented for benchmarks.",
             reference=True,
+        )
+    )
+
+
+@hookimpl
+def register_sensors(register):
+    register(
+        SensorSpec(
+            name="camera",
+            modality="vision",
+            factory="sage_vision_puzzle.sensors:CameraSensor",
+            summary="A camera through OpenCV: camera (device 0) or camera:N.",
+            extra={"install": "pip install 'sage-vision-puzzle[camera]'"},
+        )
+    )
+    register(
+        SensorSpec(
+            name="video_file",
+            modality="vision",
+            factory="sage_vision_puzzle.sensors:VideoFileSensor",
+            opens="file",
+            summary="A video file (MP4, AVI, MKV...) replayed in real time or at --speed N.",
+            extra={"install": "pip install 'sage-vision-puzzle[camera]'"},
+        )
+    )
+    register(
+        SensorSpec(
+            name="image_folder",
+            modality="vision",
+            factory="sage_vision_puzzle.sensors:ImageFolderSensor",
+            opens="file",
+            summary="A folder of images (by name) or one image, replayed as frames at --frame-rate.",
         )
     )
