@@ -25,6 +25,8 @@ CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_IMAGES_PER_BATCH = 10_000
 #: A CIFAR-10 batch is 31 MB; a "batch" many times larger is not one, and is refused before it is read.
 MAX_CIFAR_BATCH_BYTES = 256 * 2**20
+#: Class indices a CIFAR-style batch may use (CIFAR-10 uses 10, CIFAR-100 100).
+MAX_CIFAR_CLASSES = 1000
 #: Fraction of CIFAR-10's training batches held out for validation (by file name hash).
 CIFAR_VALIDATION_FRACTION = 0.1
 
@@ -115,9 +117,14 @@ def cifar_labels(raw: object, count: int, path: Path) -> np.ndarray | None:
     """A batch's ``labels`` -> int64 ``(count,)`` class indices; None when the batch has none."""
     if raw is None:
         return None
-    labels = np.asarray(raw)
-    if labels.shape != (count,) or labels.dtype.kind not in "iu" or (count and int(labels.min()) < 0):
-        raise InputError(path, f"'labels' must be {count} class indices >= 0, got {labels.dtype} {labels.shape}")
+    try:
+        labels = np.asarray(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(path, f"'labels' must be {count} class indices, got a {type(raw).__name__} of another shape") from None
+    if labels.shape != (count,) or labels.dtype.kind not in "iu":
+        raise InputError(path, f"'labels' must be {count} class indices, got {labels.dtype} {labels.shape}")
+    if count and (int(labels.min()) < 0 or int(labels.max()) >= MAX_CIFAR_CLASSES):
+        raise InputError(path, f"'labels' must lie in 0-{MAX_CIFAR_CLASSES - 1}, got {labels.min()}-{labels.max()}")
     return labels.astype(np.int64)
 
 

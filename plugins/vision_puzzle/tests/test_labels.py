@@ -151,3 +151,17 @@ def test_no_single_pixel_tells_the_digit(digits) -> None:
     nearest = (x[:, None, :] - means[None]).abs().argmin(1)  # per sample and pixel: the closest class mean
     accuracy = (nearest == y[:, None]).float().mean(0)
     assert float(accuracy.max()) < 0.3, float(accuracy.max())
+
+
+@pytest.mark.parametrize("labels, problem", [([1, 2], "12 class indices"), (["a"] * 12, "12 class indices"),
+                                             ([5000] * 12, "0-999"), ([-1] * 12, "0-999")])
+def test_malformed_cifar_labels_are_one_clear_line(tmp_path: Path, labels: list, problem: str) -> None:
+    from sage_core import InputError
+
+    from sage_vision_puzzle.datasets import read_cifar_batch
+
+    path = tmp_path / "data_batch_1"
+    _write_batch(path, np.zeros((12, 3, 32, 32), dtype=np.uint8), labels)
+    with pytest.raises(InputError, match=problem) as caught:
+        read_cifar_batch(path)
+    assert "data_batch_1" in str(caught.value)
