@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "Puzzle": "sage_core.puzzle",
     "PuzzleMeta": "sage_core.puzzle",
     "Modality": "sage_core.modality",
+    "FigureAxes": "sage_core.figure_axes",
     "PuzzleCompressor": "sage_core.contract",
     "CompressorOutput": "sage_core.contract",
     "ModalityConfig": "sage_core.config",
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.atomic import save_atomic, write_bytes_atomic
     from sage_core.config import CompressorConfig, ModalityConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
+    from sage_core.figure_axes import FigureAxes
     from sage_core.data import (
         NO_LABEL,
         SPLITS,

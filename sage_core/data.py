@@ -61,6 +61,11 @@ class DataReport:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: list[SkippedSample] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: Class names when the samples are labelled, per split how many samples each class has,
+    #: and how many belong to no class (``NO_LABEL``).
+    classes: list[str] | None = None
+    class_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    no_class_counts: dict[str, int] = field(default_factory=dict)
 
     def skip(self, path: str | Path, reason: str, split: str = "", samples: int = 1) -> None:
         """Record ``path`` as left out. A file that holds many samples (a CIFAR batch) passes
@@ -69,6 +74,15 @@ class DataReport:
 
     def count(self, split: str, n: int) -> None:
         self.counts[split] = self.counts.get(split, 0) + n
+
+    def count_classes(self, split: str, labels: Tensor, classes: Sequence[str]) -> None:
+        """Record how many of ``split``'s samples carry each class (``labels``: ``(N,)`` indices, ``NO_LABEL`` for none)."""
+        self.classes = list(classes)
+        labelled = labels[labels >= 0]
+        counts = torch.bincount(labelled, minlength=len(classes)).tolist() if len(labelled) else [0] * len(classes)
+        self.class_counts[split] = {name: int(n) for name, n in zip(classes, counts)}
+        if len(labelled) < len(labels):
+            self.no_class_counts[split] = len(labels) - len(labelled)
 
     @property
     def total_read(self) -> int:
@@ -102,6 +116,9 @@ class DataReport:
             "bad_fraction": self.bad_fraction,
             "skipped": [s.__dict__ for s in self.skipped],
             "notes": self.notes,
+            "classes": self.classes,
+            "class_counts": self.class_counts,
+            "no_class_counts": self.no_class_counts,
         }
 
 
@@ -156,9 +173,12 @@ class DataSplits:
     def from_datasets(
         cls, datasets: Mapping[str, Dataset[Tensor]], report: DataReport, classes: Sequence[str] | None = None
     ) -> DataSplits:
-        """``{split: dataset}`` for all of :data:`SPLITS`, each counted into ``report``."""
+        """``{split: dataset}`` for all of :data:`SPLITS`, each counted (and its classes) into ``report``."""
         for split in SPLITS:
             report.count(split, len(datasets[split]))  # type: ignore[arg-type]
+            labels = labels_of(datasets[split]) if classes is not None else None
+            if labels is not None:
+                report.count_classes(split, labels, classes)  # type: ignore[arg-type]
         return cls(*(datasets[split] for split in SPLITS), report=report,
                    classes=tuple(classes) if classes is not None else None)
 

@@ -20,6 +20,8 @@ from torch import Tensor
 
 from sage_core.config import ModalityConfig
 from sage_core.data import DataReport, DataSplits
+from sage_core.figure_axes import FigureAxes
+from sage_core.grid import GRID_SIZE
 
 
 class Modality(ABC):
@@ -112,3 +114,25 @@ class Modality(ABC):
         array = array.reshape(-1, array.shape[-1]) if array.ndim != 2 else array
         lo, hi = float(array.min()), float(array.max())
         return (array - lo) / (hi - lo + 1e-12)
+
+    def figure_axes(self) -> FigureAxes:
+        """How figures label ``to_image``'s pictures (axis names, extents, value unit).
+
+        Optional: the default labels array rows and columns and values scaled to 0-1.
+        """
+        return FigureAxes()
+
+    def probe_features(self, x: Tensor) -> Tensor | None:
+        """Model inputs ``(N, *input_shape)`` -> ``(N, C, 30, 30)`` float: what the ceiling probe reads.
+
+        Optional. The default averages image-like inputs (``(N, C, H, W)`` or ``(N, H, W)``
+        floats) over the puzzle's grid (adaptive average pooling to 30x30): the ceiling sees
+        the input at the puzzle's resolution with continuous values and every channel. Other
+        inputs (e.g. text as byte symbols) get no ceiling (None).
+        """
+        import torch.nn.functional as F
+
+        if not x.is_floating_point() or x.ndim not in (3, 4):
+            return None
+        image = x if x.ndim == 4 else x.unsqueeze(1)
+        return F.adaptive_avg_pool2d(image.float(), GRID_SIZE)

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FINISHED_STATUSES = ("finished", "stopped")
 #: The three codecs every evaluation measures, in the order tables show them.
 CODEC_KINDS = ("trained", "untrained", "baseline")
+#: What the probes read: the three codecs' puzzles, then the continuous model input (the ceiling).
+PROBE_INPUTS = (*CODEC_KINDS, "input")
 
 
 class RunConfig(BaseModel):
@@ -115,6 +117,72 @@ class BatchInvariance(BaseModel):
     cells_differing: int
 
 
+class ProbeScore(BaseModel):
+    """One probe trained on one input's training samples, scored on its held-out samples."""
+
+    accuracy: float
+    #: Per class (in ``Probes.classes`` order): the share of its test samples predicted right;
+    #: None for a class without test samples.
+    per_class_accuracy: list[float | None]
+    #: ``confusion[true][predicted]``: counts over the test samples.
+    confusion: list[list[int]]
+    train_accuracy: float
+    #: Seconds to train the probe and predict the test samples.
+    seconds: float
+
+
+class ProbeInputResult(BaseModel):
+    """Both probes on one input (a codec's puzzles, or the model input)."""
+
+    description: str
+    #: Seconds to compute this input for the training samples (the test samples' inputs are
+    #: taken from the evaluation pass).
+    prepare_seconds: float
+    probes: dict[str, ProbeScore]
+
+
+class Probes(BaseModel):
+    """What a classifier can still read from each input: the puzzles against the model input.
+
+    Only for labelled data; the recipe is ``sage_core.analysis.probe_models.ProbeRecipe``.
+    """
+
+    classes: list[str]
+    #: The share of the test samples in their most common class: what always guessing it scores.
+    chance: float
+    train_samples: int
+    test_samples: int
+    recipe: dict[str, Any]
+    inputs: dict[str, ProbeInputResult]
+    seconds: float
+
+    def accuracy(self, kind: str, probe: str) -> float | None:
+        """Held-out accuracy of ``probe`` ("linear", "conv") on input ``kind``; None when not run."""
+        result = self.inputs.get(kind)
+        score = result.probes.get(probe) if result is not None else None
+        return score.accuracy if score is not None else None
+
+    def ratios(self) -> dict[str, dict[str, float | None]]:
+        """Per probe: trained accuracy / the ceiling's, and trained - baseline (None when missing)."""
+        ratios: dict[str, dict[str, float | None]] = {}
+        for probe in ("linear", "conv"):
+            trained, ceiling = self.accuracy("trained", probe), self.accuracy("input", probe)
+            baseline = self.accuracy("baseline", probe)
+            ratios[probe] = {
+                "trained_over_input": trained / ceiling if trained is not None and ceiling else None,
+                "trained_minus_baseline": trained - baseline if trained is not None and baseline is not None else None,
+            }
+        return ratios
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Probes:
+        for kind, result in self.inputs.items():
+            for probe, score in result.probes.items():
+                if len(score.per_class_accuracy) != len(self.classes) or len(score.confusion) != len(self.classes):
+                    raise ValueError(f"inputs.{kind}.probes.{probe}: not one entry per class")
+        return self
+
+
 class Evaluation(BaseModel):
     """``evaluation.json``: the trained model against its untrained self and the baseline codec."""
 
@@ -125,6 +193,8 @@ class Evaluation(BaseModel):
     seed: int | None = None
     #: What was evaluated: "test"/"validation" of the run's data, or a folder given with --data.
     data: str | None = None
+    #: Where the example figures draw row 0 (the modality's ``figure_origin``): "upper" or "lower".
+    figure_origin: Literal["upper", "lower"] = "upper"
     samples: int
     compressor_id: str
     modality: str
@@ -139,6 +209,8 @@ class Evaluation(BaseModel):
     encode_timing: dict[str, Any] = Field(default_factory=dict)
     figures: list[str] = Field(default_factory=list)
     wall_s: float | None = None
+    #: Probes of the labelled held-out data; None when the data carries no labels.
+    probes: Probes | None = None
 
     @model_validator(mode="after")
     def _has_every_codec(self) -> Evaluation:

@@ -185,6 +185,11 @@ def _check_analysis(compressor: PuzzleCompressor, x: Tensor) -> None:
         assert intensity.shape == (len(x), 30, 30), "cell_intensity must be (N, 30, 30)"
         image = np.asarray(modality.to_image(x[0]))
         assert image.ndim in (2, 3) and np.isfinite(image).all(), "to_image must give a finite 2-D/RGB image"
+        features = modality.probe_features(x)
+        if features is not None:
+            assert features.ndim == 4 and features.shape[0] == len(x) and features.shape[2:] == (30, 30), (
+                f"probe_features must be (N, C, 30, 30) or None, got {tuple(features.shape)}")
+            assert torch.isfinite(features).all(), "probe_features must be finite"
 
 
 __all__ = ["check_compressor"]

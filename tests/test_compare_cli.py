@@ -82,6 +82,14 @@ def test_json_carries_each_runs_own_figures(runs_root: Path, compared: dict) -> 
         assert entry["improvement"] == evaluation["improvement"]
         assert entry["data"]["evaluated_samples"] == 64
         assert entry["encode_latency_ms"] == evaluation["encode_latency_ms"]
+        probes = evaluation["probes"]  # the toy fields are labelled dark / bright
+        assert entry["probes"]["classes"] == 2 and entry["probes"]["test_samples"] == 64
+        for kind in ("trained", "untrained", "baseline", "input"):
+            for probe in ("linear", "conv"):
+                assert entry["probes"]["accuracy"][kind][probe] == probes["inputs"][kind]["probes"][probe]["accuracy"]
+        ceiling = probes["inputs"]["input"]["probes"]["conv"]["accuracy"]
+        assert entry["probes"]["ratios"]["conv"]["trained_over_input"] == pytest.approx(
+            probes["inputs"]["trained"]["probes"]["conv"]["accuracy"] / ceiling)
     parameters = [entry["parameters"] for entry in compared["data"]["runs"]]
     assert parameters[0] < parameters[1]  # channels=4 against the default 8
 
@@ -90,7 +98,8 @@ def test_terminal_table_has_one_column_per_run(runs_root: Path, cli_env: dict[st
     first, second = runs_root / "toy_puzzle" / "first", runs_root / "toy_puzzle" / "second"
     result = run_sage("compare", str(first), str(second), "--runs-root", str(runs_root), env=cli_env)
     for text in ("toy_puzzle (first)", "toy_puzzle (second)", "perplexity", "code-order Spearman",
-                 "baseline codec", "untrained model", "batch invariant", "encode latency"):
+                 "baseline codec", "untrained model", "batch invariant", "encode latency",
+                 "probe: trained puzzles", "probe: model input", "probe: chance", "probe: trained / input"):
         assert text in result.stdout, text
 
 
@@ -144,14 +153,30 @@ def test_report_renders_in_a_browser_with_every_image(compared: dict, tmp_path: 
     dom, log = _render(report, tmp_path / "profile")
     images = re.findall(r"<img [^>]*>", dom)
     total, failed = _image_check(dom)
-    assert total == len(images) >= 6  # curves, histograms, intensity, structure, 2 example rows
+    assert total == len(images) >= 7  # curves, histograms, intensity, structure, 2 example rows, probe confusion
     assert failed == 0
+    assert any('src="probe_confusion.png"' in image for image in images)
     assert all('data-image-status="loaded"' in image for image in images)
     assert not [line for line in log.splitlines() if "CONSOLE" in line]
-    for name in ("toy_puzzle (first)", "toy_puzzle (second)", "code-order Spearman"):
+    for name in ("toy_puzzle (first)", "toy_puzzle (second)", "code-order Spearman", "row 0 at the top",
+                 "probe: trained puzzles"):
         assert name in dom
 
     broken = tmp_path / "broken"
     shutil.copytree(report, broken)
     (broken / "code_histograms.png").unlink()
     assert _image_check(_render(broken, tmp_path / "profile")[0]) == (total, 1)
+
+
+def test_example_captions_say_where_row_zero_is_drawn(runs_root: Path, compared: dict, tmp_path: Path) -> None:
+    """A modality drawn with row 0 at the bottom (spectrograms) gets a caption that says so."""
+    from sage_core.compare.loading import label_runs, load_run
+    from sage_core.compare.report import write_report
+    from sage_core.compare.table import comparison
+
+    record = load_run(runs_root / "toy_puzzle" / "first")
+    record.evaluation = record.evaluation.model_copy(update={"figure_origin": "lower"})
+    records = label_runs([record])
+    page = write_report(records, comparison(records), tmp_path / "report").read_text()
+    assert "row 0 at the bottom" in page and "row 0 at the top" not in page
+    assert "probe_confusion.png" in page

@@ -29,8 +29,10 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from sage_core.analysis import figures
 from sage_core.analysis.code_stats import CodeIntensitySample, CodeStatistics
+from sage_core.analysis.probe_models import ProbeRecipe
+from sage_core.analysis.probes import ProbeInputs, run_probes
 from sage_core.contract import PuzzleCompressor
-from sage_core.data import DataReport, TensorListDataset, cache_dir
+from sage_core.data import DataReport, DataSplits, TensorListDataset, cache_dir, labels_of
 from sage_core.errors import InputError, SageError
 from sage_core.grid import CELLS
 from sage_core.modality import Modality
@@ -201,13 +203,15 @@ def evaluate_compressor(
     batch_size: int = 256,
     progress: Progress | None = None,
     end_to_end: bool = False,
+    probe_inputs: ProbeInputs | None = None,
 ) -> tuple[dict[str, Any], list[tuple[int, Tensor, Tensor, Tensor]]]:
     """Measure the three codecs over all of ``dataset``.
 
     Returns the evaluation dict (without run information or figures) and the
     ``(index, input, codes, reconstruction)`` of the trained model on a few fixed examples.
     With ``end_to_end``, the trained and baseline codecs are measured again after their
-    reconstructions went to files and back (``models[kind]["end_to_end"]``).
+    reconstructions went to files and back (``models[kind]["end_to_end"]``). ``probe_inputs``
+    collects each codec's codes and the probe features of the inputs on the way (for the probes).
     """
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
@@ -229,9 +233,13 @@ def evaluate_compressor(
         trips = {kind: RoundTrip(modality, Path(scratch)) for kind in ("trained", "baseline")} if end_to_end else {}
         for x in DataLoader(dataset, batch_size=batch_size, shuffle=False):
             first_batch = x if first_batch is None else first_batch
+            if probe_inputs is not None:
+                probe_inputs.add_input(x)
             for kind, codec in codecs.items():
                 codes, reconstruction = codec(x)
                 accumulators[kind].update(x, codes, reconstruction)
+                if probe_inputs is not None:
+                    probe_inputs.add_codes(kind, codes)
                 if kind in trips:
                     trips[kind].update(x, reconstruction)
                 if kind == "trained":
@@ -271,11 +279,10 @@ def evaluate_compressor(
     return result, chosen
 
 
-def held_out_dataset(config: Any, split: str, modality: Modality, registry: Any = None) -> Dataset[Tensor]:
-    """The run's ``split``, loaded as the trainer loaded it, capped by ``train.eval_max_samples``.
+def run_splits(config: Any, modality: Modality, registry: Any = None) -> DataSplits:
+    """The run's data, loaded as the trainer loaded it (``config.data_path``, ``config.source``).
 
-    ``config`` (the run's ``RunConfig``) names the data (``data_path``, ``source``: a
-    registered data source); generated default data comes back from the cache.
+    ``config`` is the run's ``RunConfig``; generated default data comes back from the cache.
     """
     data_path = Path(config.data_path) if config.data_path else None
     if config.source:
@@ -286,14 +293,21 @@ def held_out_dataset(config: Any, split: str, modality: Modality, registry: Any 
         from sage_core.specs import import_object
 
         factory = import_object(registry.data_source(config.source).factory)
-        splits = factory(modality, data_path, cache_dir(), DataReport())
-    else:
-        splits = modality.build_datasets(data_path, cache_dir(), DataReport())
-    dataset = splits.split(split)
+        return factory(modality, data_path, cache_dir(), DataReport())
+    return modality.build_datasets(data_path, cache_dir(), DataReport())
+
+
+def capped(config: Any, dataset: Dataset[Tensor]) -> Dataset[Tensor]:
+    """``dataset``'s first ``train.eval_max_samples`` samples (all when the run sets no cap)."""
     cap = config.config.get("train", {}).get("eval_max_samples")
-    if cap is not None and cap < len(dataset):
-        dataset = Subset(dataset, range(cap))
+    if cap is not None and cap < len(dataset):  # type: ignore[arg-type]
+        return Subset(dataset, range(cap))
     return dataset
+
+
+def held_out_dataset(config: Any, split: str, modality: Modality, registry: Any = None) -> Dataset[Tensor]:
+    """The run's ``split``, loaded as the trainer loaded it, capped by ``train.eval_max_samples``."""
+    return capped(config, run_splits(config, modality, registry).split(split))
 
 
 def folder_dataset(modality: Modality, root: Path, report: DataReport) -> TensorListDataset:
@@ -328,7 +342,11 @@ def folder_dataset(modality: Modality, root: Path, report: DataReport) -> Tensor
 
 def _write_figures(folder: Path, base: Path, result: dict[str, Any], compressor: PuzzleCompressor,
                    metrics: list[dict[str, Any]], chosen: Sequence[tuple[int, Tensor, Tensor, Tensor]]) -> list[str]:
-    """The evaluation's figures in ``folder``; returns their paths relative to ``base``."""
+    """The evaluation's figures in ``folder``; returns their paths relative to ``base``.
+
+    With probes, ``probe_confusion.png`` shows the conv probe's confusion on the trained
+    puzzles and on the model input.
+    """
     label = result["compressor_id"]
     models = result["models"]
     modality = compressor.modality
@@ -342,11 +360,16 @@ def _write_figures(folder: Path, base: Path, result: dict[str, Any], compressor:
              for index, x, codes, reconstruction in chosen],
             folder / "examples.png",
             origin=modality.figure_origin,
+            axes=modality.figure_axes(),
         ),
         figures.code_intensity({label: models["trained"]["intensity_by_code"]}, folder / "code_intensity.png"),
         figures.spatial_structure({label: models}, folder / "spatial_structure.png"),
     ]
+    if result.get("probes"):
+        paths.append(figures.confusion_matrices({label: figures.confusion_panels(result["probes"])},
+                                                folder / "probe_confusion.png"))
     return [str(path.relative_to(base)) for path in paths]
+
 
 
 def evaluation_path(run: RunDirectory, data: str | Path | None = None) -> Path:
@@ -364,13 +387,17 @@ def evaluate_run(
     progress: Progress | None = None,
     data: str | Path | None = None,
     end_to_end: bool | None = None,
+    probes: bool = True,
+    probe_recipe: ProbeRecipe = ProbeRecipe(),
 ) -> Evaluation:
     """Evaluate a run on its held-out ``split``, or on the files under ``data``.
 
     Writes ``evaluation.json`` and ``figures/`` for the run's own split; an evaluation on
     ``data`` goes to ``evaluations/<name>.json`` and ``evaluations/<name>/`` so it never
     replaces the run's own. ``end_to_end`` (default: on for ``data``) adds the round trip
-    through the files a user gets.
+    through the files a user gets. When the run's data is labelled and ``probes`` is on, the
+    probes (``sage_core.analysis.probes``) are trained on the train split and scored on
+    ``split``; files given with ``data`` carry no labels, so they get none.
     """
     from sage_core.runs import load_compressor
 
@@ -383,17 +410,26 @@ def evaluate_run(
     untrained = load_compressor(run.path, "untrained", registry=registry)
     report = DataReport()
     target = evaluation_path(run, data)
+    splits: DataSplits | None = None
     if data is not None:
         dataset: Dataset[Tensor] = folder_dataset(trained.modality, Path(data), report)
         figures_folder = target.with_suffix("")
     else:
-        dataset = held_out_dataset(run_config, split, trained.modality, registry)
+        splits = run_splits(run_config, trained.modality, registry)
+        dataset = capped(run_config, splits.split(split))
         figures_folder = run.figures
     end_to_end = data is not None if end_to_end is None else end_to_end
+    test_labels = labels_of(dataset) if probes and splits is not None and splits.classes else None
+    gathered = ProbeInputs(trained.modality, probe_recipe.max_test) if test_labels is not None else None
     result, chosen = evaluate_compressor(trained, untrained, dataset, batch_size=trained.config.train.eval_batch_size,
-                                         progress=progress, end_to_end=end_to_end)
+                                         progress=progress, end_to_end=end_to_end, probe_inputs=gathered)
+    if gathered is not None and splits is not None and test_labels is not None:
+        found = run_probes(trained, untrained, splits.train, gathered, test_labels, splits.classes or (), probe_recipe,
+                           batch_size=trained.config.train.eval_batch_size)
+        result["probes"] = found.model_dump(mode="json") if found is not None else None
     result = {"split": split if data is None else "files", "run": str(run.path), "seed": run_config.seed,
-              "data": str(Path(data).resolve()) if data is not None else None, **result}
+              "data": str(Path(data).resolve()) if data is not None else None,
+              "figure_origin": trained.modality.figure_origin, **result}
     if report.skipped:
         result["skipped"] = [{"path": s.path, "reason": s.reason} for s in report.skipped]
     result["figures"] = _write_figures(figures_folder, run.path, result, trained, run.metrics(), chosen)

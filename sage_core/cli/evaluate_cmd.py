@@ -17,9 +17,11 @@ from sage_core.cli.context import get_registry
               help="Evaluate on these files instead (a file or a folder, any length, windowed like `sage encode`).")
 @click.option("--end-to-end/--no-end-to-end", default=None,
               help="Also measure after the round trip through output files (e.g. WAV) [default: on with --data].")
+@click.option("--probes/--no-probes", default=True, show_default=True,
+              help="On labelled data, train the probes (can a classifier still tell the class from the puzzles?).")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON instead of a table.")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
-def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool | None, as_json: bool,
+def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool | None, probes: bool, as_json: bool,
                      runs_root: Path) -> None:
     """Evaluate RUN (a run folder, or a compressor id/modality: its latest finished run).
 
@@ -33,7 +35,8 @@ def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool |
 
     registry = get_registry()
     run_dir = writable_copy(resolve_run(run, registry, root=runs_root), runs_root)
-    evaluation = evaluate_with_progress(run_dir, registry=registry, split=split, data=data, end_to_end=end_to_end)
+    evaluation = evaluate_with_progress(run_dir, registry=registry, split=split, data=data, end_to_end=end_to_end,
+                                        probes=probes)
     if as_json:
         click.echo(json.dumps(evaluation.model_dump(mode="json"), indent=2, sort_keys=True))
     else:

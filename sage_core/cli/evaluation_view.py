@@ -68,6 +68,8 @@ def print_evaluation(evaluation: Any, summary: Any = None) -> None:
         console.print(f"batch invariance: {'identical' if invariance.identical else 'DIFFERENT'} "
                       f"({invariance.checked} samples checked); encode {evaluation.encode_latency_ms:.2f} ms/sample "
                       f"(1 thread), {evaluation.encode_throughput_per_s:.0f} samples/s at batch 64")
+    if evaluation.probes is not None:
+        print_probes(evaluation.probes, console)
     if summary is not None and summary.stop_reason:
         console.print(f"training stopped by {summary.stop_reason} after {summary.steps} of {summary.total_steps} "
                       "planned steps: the result depends on this machine's speed", style="bold")
@@ -79,3 +81,42 @@ def _print_ratio(console: Any, other: str, metric: str, trained: float, value: f
     text = "undefined" if ratio is None else f"{ratio:.3g}"
     console.print(f"{other}: {metric} {trained:.4g} vs {value:.4g} "
                   f"(ratio {text}; trained is {'better' if better else 'NOT better'})", markup=False)
+
+
+#: How the probe table names each input.
+PROBE_INPUT_NAMES = {"trained": "trained puzzles", "untrained": "untrained puzzles (same seed)",
+                     "baseline": "baseline codec puzzles", "input": "model input (ceiling)"}
+
+
+def print_probes(probes: Any, console: Any = None) -> None:
+    """The four-way probe table (accuracy per input and probe, seconds), chance and the ratios."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=escape(f"probes: can a classifier tell the {len(probes.classes)} classes? "
+                               f"(trained on {probes.train_samples} train samples, "
+                               f"scored on {probes.test_samples} held-out)"))
+    for column in ("input", "linear", "conv", "seconds"):
+        table.add_column(column, style="bold" if column == "input" else None)
+    from sage_core.run_files import PROBE_INPUTS
+
+    for kind in [kind for kind in PROBE_INPUTS if kind in probes.inputs]:
+        result = probes.inputs[kind]
+        seconds = result.prepare_seconds + sum(score.seconds for score in result.probes.values())
+        table.add_row(escape(PROBE_INPUT_NAMES.get(kind, kind)),
+                      *(f"{result.probes[p].accuracy:.1%}" if p in result.probes else "-" for p in ("linear", "conv")),
+                      f"{seconds:.1f}")
+    table.add_row("chance (most common class)", f"{probes.chance:.1%}", f"{probes.chance:.1%}", "")
+    console.print(table)
+    for kind, ratio in probes.ratios().items():
+        over, minus = ratio["trained_over_input"], ratio["trained_minus_baseline"]
+        parts = []
+        if over is not None:
+            parts.append(f"trained / ceiling {over:.2f}")
+        if minus is not None:
+            parts.append(f"trained - baseline {minus:+.1%}")
+        if parts:
+            console.print(f"{kind} probe: {'; '.join(parts)}", markup=False)
+    console.print(f"probes took {probes.seconds:.1f} s", markup=False)

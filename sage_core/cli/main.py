@@ -47,11 +47,12 @@ def build_cli() -> click.Group:
         export_cmd,
         plugin_cmd,
         plugins_cmd,
+        probe_cmd,
         stream_cmd,
         train_cmd,
     )
 
-    for module in (plugins_cmd, train_cmd, evaluate_cmd, codec_cmd, compare_cmd, plugin_cmd, export_cmd,
+    for module in (plugins_cmd, train_cmd, evaluate_cmd, probe_cmd, codec_cmd, compare_cmd, plugin_cmd, export_cmd,
                    stream_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -67,12 +67,31 @@ def _example_figures(records: list[RunRecord], out: Path) -> list[str]:
         if source.is_file():
             name = f"examples-{index}.png"
             shutil.copyfile(source, out / name)
+            where = "bottom" if record.evaluation.figure_origin == "lower" else "top"
             parts += [f"<h3>{html.escape(record.label)}</h3>",
-                      _figure(name, f"{record.label}: input, puzzle (fixed palette, row 0 at the top), reconstruction")]
+                      _figure(name, f"{record.label}: input, puzzle (fixed palette, row 0 at the {where}, "
+                                    "as in the input), reconstruction")]
         else:
             parts.append(f"<p>{html.escape(record.label)}: no examples figure in {html.escape(str(source))}; "
                          "re-run <code>sage evaluate</code> on it.</p>")
     return parts
+
+
+def _probe_section(records: list[RunRecord], out: Path) -> list[str]:
+    """The probe confusion figure of the runs with labelled data; a note when none has labels."""
+    probed = {record.label: record.evaluation.probes for record in records if record.evaluation.probes is not None}
+    if not probed:
+        return ["<p>No run's data carries labels, so no probe was trained.</p>"]
+    figures.confusion_matrices({label: figures.confusion_panels(probes.model_dump(mode="json"))
+                                for label, probes in probed.items()}, out / "probe_confusion.png")
+    return [
+        "<p>A linear and a small convolutional classifier, the same recipe for every input, trained on each "
+        "run's train split and scored on its held-out split: on the trained model's puzzles, the untrained "
+        "model's, the baseline codec's, and the continuous model input (the ceiling). Chance is the share of "
+        "the most common class.</p>",
+        _figure("probe_confusion.png", "conv probe confusion per class (rows: true class, as shares of it): "
+                                       "trained puzzles beside the model input"),
+    ]
 
 
 def write_report(records: list[RunRecord], data: dict[str, Any], out: Path) -> Path:
@@ -93,13 +112,16 @@ def write_report(records: list[RunRecord], data: dict[str, Any], out: Path) -> P
         "<h2>Summary</h2>", _table(data),
         "<p>Code statistics are computed over the whole held-out split (not averaged per batch). "
         "Ratios are trained / other in each modality's own primary metric.</p>",
-        "<h2>Training</h2>", _figure("training_curves.png", "loss, code perplexity and validation loss per step"),
+        "<h2>Training</h2>",
+        _figure("training_curves.png", "loss, code perplexity and validation loss"
+                + (" against the fraction of each run's training" if len(records) > 1 else " per step")),
         "<h2>Codes</h2>",
         _figure("code_histograms.png", "share of each code: trained, untrained (same seed), baseline codec"),
         _figure("code_intensity.png", "decoded cell intensity per code value (box: quartiles, whiskers: 5-95%)"),
         "<h2>Examples</h2>", *_example_figures(records, out),
         "<h2>Spatial structure</h2>",
         _figure("spatial_structure.png", "entropy per cell and agreement of neighbouring cells along each axis"),
+        "<h2>Probes: what a classifier can still read</h2>", *_probe_section(records, out),
     ]
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -10,7 +10,7 @@ from typing import Any
 
 from sage_core.compare.loading import RunRecord
 from sage_core.grid import MAX_BITS_PER_CELL
-from sage_core.run_files import RunSummary
+from sage_core.run_files import PROBE_INPUTS, Probes, RunSummary
 
 
 def run_entry(record: RunRecord) -> dict[str, Any]:
@@ -58,6 +58,23 @@ def run_entry(record: RunRecord) -> dict[str, Any]:
         "batch_invariance": evaluation.batch_invariance.model_dump() if evaluation.batch_invariance else None,
         "encode_latency_ms": evaluation.encode_latency_ms,
         "encode_throughput_per_s": evaluation.encode_throughput_per_s,
+        "probes": _probe_entry(evaluation.probes),
+    }
+
+
+def _probe_entry(probes: Probes | None) -> dict[str, Any] | None:
+    """The probes in brief: accuracy per input and probe, chance, the ratios, the cost."""
+    if probes is None:
+        return None
+    return {
+        "classes": len(probes.classes),
+        "chance": probes.chance,
+        "train_samples": probes.train_samples,
+        "test_samples": probes.test_samples,
+        "accuracy": {kind: {probe: score.accuracy for probe, score in result.probes.items()}
+                     for kind, result in probes.inputs.items()},
+        "ratios": probes.ratios(),
+        "seconds": probes.seconds,
     }
 
 
@@ -97,6 +114,50 @@ def _primary(entry: dict[str, Any]) -> str:
     return f"{entry['primary_metric']} ({direction} is better)"
 
 
+def _probe_cell(entry: dict[str, Any], kind: str) -> str:
+    """``linear / conv`` accuracy of one probe input, ``-`` without probes."""
+    probes = entry.get("probes")
+    found = (probes or {}).get("accuracy", {}).get(kind)
+    if not found:
+        return "-"
+    return " / ".join(f"{found[p]:.1%}" if p in found else "-" for p in ("linear", "conv"))
+
+
+def _probe_ratio(entry: dict[str, Any]) -> str:
+    probes = entry.get("probes")
+    if not probes:
+        return "-"
+    cells = []
+    for probe in ("linear", "conv"):
+        ratio = probes["ratios"][probe]["trained_over_input"]
+        cells.append("-" if ratio is None else f"{ratio:.2f}")
+    return " / ".join(cells)
+
+
+_PROBE_ROWS = {"trained": "probe: trained puzzles", "untrained": "probe: untrained puzzles",
+               "baseline": "probe: baseline puzzles", "input": "probe: model input"}
+
+
+def probe_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The probe rows, when any run has probes (held-out accuracy, chance, trained / ceiling)."""
+    runs = data["runs"]
+    if not any(entry.get("probes") for entry in runs):
+        return []
+
+    def chance(entry: dict[str, Any]) -> str:
+        probes = entry.get("probes")
+        if not probes:
+            return "no labels"
+        return (f"{probes['chance']:.1%} ({probes['classes']} classes, {probes['test_samples']:,} held out); "
+                "below: linear / conv accuracy")
+
+    return [
+        ("probe: chance", [chance(entry) for entry in runs]),
+        *[(_PROBE_ROWS[kind], [_probe_cell(entry, kind) for entry in runs]) for kind in PROBE_INPUTS],
+        ("probe: trained / input", [_probe_ratio(entry) for entry in runs]),
+    ]
+
+
 def table_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """``(row name, one cell per run)`` for the terminal table and the HTML report."""
     runs = data["runs"]
@@ -133,6 +194,7 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
             f"{'yes' if e['batch_invariance']['identical'] else 'NO'} ({e['batch_invariance']['checked']} checked)"),
         row("encode latency (1 thread)", lambda e: f"{_number(e['encode_latency_ms'])} ms"),
         row("encode batch 64 (1 thread)", lambda e: f"{_number(e['encode_throughput_per_s'])} /s"),
+        *probe_rows(data),
     ]
 
 

@@ -50,8 +50,8 @@ def _readers() -> dict[str, Callable[[str], Any]]:
         return vision_modality.read_file(Path(path))
 
     def cifar(path: str) -> Any:
-        data, names = read_cifar_batch(Path(path))
-        return np.ascontiguousarray(data).sum(), len(names)
+        data, names, labels = read_cifar_batch(Path(path))
+        return np.ascontiguousarray(data).sum(), len(names), None if labels is None else int(labels.sum())
 
     return {
         "puzzle": lambda path: Puzzle.load(path).to_text(),

@@ -133,8 +133,9 @@ def test_a_python2_batch_still_loads(tmp_path) -> None:
     )
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickled)
-    images, names = read_cifar_batch(path)
+    images, names, labels = read_cifar_batch(path)
     assert names == ["a.png", "b.png"] and np.array_equal(images.reshape(2, 3072), data)
+    assert labels is None  # this batch has no labels
     assert type(images) is np.ndarray
 
 

@@ -38,6 +38,7 @@ def test_train_evaluate_encode_decode_a_text_file(tmp_path: Path) -> None:
          "--device", "cpu", *TINY, env=env)
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert evaluation["primary_metric"] == "char_accuracy" and evaluation["higher_is_better"] is True
+    assert evaluation["probes"] is None  # files directly in the folder carry no labels: no probe, no error
 
     text = tmp_path / "letter.txt"
     text.write_text("hello world\n" * 60, encoding="utf-8")  # 720 bytes: two windows of 450

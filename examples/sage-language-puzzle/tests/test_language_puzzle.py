@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sage_core import DataReport, InputError
+from sage_core import DataReport, InputError, labels_of
 from sage_core.testing import check_compressor
 from sage_language_puzzle.compressor import LanguagePuzzleCompressor
 from sage_language_puzzle.config import LanguageConfig, LanguagePuzzleConfig
@@ -26,7 +26,12 @@ def tiny() -> LanguagePuzzleCompressor:
 def test_contract_on_held_out_stdlib_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGE_CACHE_DIR", str(tmp_path))
     torch.manual_seed(0)
-    check_compressor(LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY, modality={"group_bytes": 2, "group_cells": 3})))
+    compressor = check_compressor(
+        LanguagePuzzleCompressor(LanguagePuzzleConfig(**TINY, modality={"group_bytes": 2, "group_cells": 3})))
+    # Split by top-level module, the stdlib corpus has no class shared by the splits: unlabelled.
+    report = DataReport()
+    splits = compressor.modality.build_datasets(None, tmp_path, report)
+    assert splits.classes is None and labels_of(splits.train) is None and report.as_dict()["classes"] is None
 
 
 def test_short_text_keeps_its_spaces(tiny: LanguagePuzzleCompressor) -> None:
@@ -87,6 +92,26 @@ def test_text_folder_is_split_by_file_and_bad_files_reported(tmp_path: Path) -> 
             doc = int(dataset[i][0])  # each document is one repeated letter
             assert seen.setdefault(doc, name) == name, f"document {doc!r} is in two splits"
     assert len(set(seen.values())) >= 2
+
+
+def test_class_folders_label_every_window_of_their_files(tmp_path: Path) -> None:
+    topics = {"cooking": "Stir the onions slowly. ", "sailing": "Trim the jib and ease the sheet. "}
+    for topic, sentence in topics.items():
+        (tmp_path / topic).mkdir()
+        for i in range(12):
+            (tmp_path / topic / f"{i}.txt").write_text(sentence * (10 + 3 * i), encoding="utf-8")
+    report = DataReport()
+    splits = text_folder_splits(LanguageConfig(short_window_fraction=0.5), tmp_path, report)
+    assert splits.classes == ("cooking", "sailing")
+    for name in ("train", "validation", "test"):
+        dataset = getattr(splits, name)
+        labels = labels_of(dataset)
+        assert labels is not None and len(labels) == len(dataset)
+        for i in range(len(dataset)):  # cut-short copies included: each window reads as its topic
+            text = bytes_from_windows(dataset[i][None]).decode("utf-8")
+            sentence = topics[splits.classes[int(labels[i])]]
+            assert text in sentence * (2 + len(text) // len(sentence)), (name, text)
+    assert sum(report.class_counts["train"].values()) == len(splits.train)
 
 
 def test_a_stray_end_prediction_does_not_cut_the_text() -> None:

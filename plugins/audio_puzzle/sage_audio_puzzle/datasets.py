@@ -33,8 +33,12 @@ def embedded_speech_splits(modality: AudioModality, cache_dir: Path, report: Dat
 
 
 def speech_commands_splits(modality: AudioModality, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
-    """A local Speech Commands v2 folder, split by speaker (the data set's own lists or rule)."""
+    """A local Speech Commands v2 folder, split by speaker (the data set's own lists or rule).
+
+    Each clip is labelled with its word (its folder); the classes are the word folders, sorted.
+    """
     if path is None:
         raise InputError("--data", "the speech_commands source needs --data PATH (a Speech Commands v2 folder)")
-    mels = load_speech_commands(Path(path), cache_dir, report)
-    return DataSplits.from_datasets({s: TensorListDataset(mels[s].float()) for s in SPLITS}, report)
+    data = load_speech_commands(Path(path), cache_dir, report)
+    datasets = {s: TensorListDataset(data.mels[s].float(), labels=data.labels[s]) for s in SPLITS}
+    return DataSplits.from_datasets(datasets, report, classes=data.classes)

@@ -8,20 +8,41 @@ takes these inputs.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, Modality
+from sage_core import DataReport, DataSplits, FigureAxes, Modality
 
 from sage_audio_puzzle import metrics
 from sage_audio_puzzle.config import AudioConfig
 from sage_audio_puzzle.datasets import embedded_speech_splits, speech_commands_splits
-from sage_audio_puzzle.frontend import SAMPLE_RATE, check_samples, log_mel_db, read_audio, to_mono_16k, windows
+from sage_audio_puzzle.frontend import (
+    FRAMES,
+    HOP,
+    N_MELS,
+    SAMPLE_RATE,
+    check_samples,
+    log_mel_db,
+    read_audio,
+    to_mono_16k,
+    windows,
+)
 from sage_audio_puzzle.grid import pool_to_grid
 from sage_audio_puzzle.synthesis import griffin_lim, join_windows, write_wav
+
+
+def _mel(hz: float) -> float:
+    """The HTK mel scale, as torchaudio's ``MelSpectrogram`` uses it by default."""
+    return 2595.0 * math.log10(1.0 + hz / 700.0)
+
+
+def mel_band_of(hz: float) -> float:
+    """Where ``hz`` lies on the band axis (band i's centre is i; 0 Hz to Nyquist, N_MELS bands)."""
+    return _mel(hz) / _mel(SAMPLE_RATE / 2) * (N_MELS + 1) - 1
 
 
 class AudioModality(Modality):
@@ -75,6 +96,17 @@ class AudioModality(Modality):
     def cell_intensity(self, x: Tensor) -> Tensor:
         """``(N, 1, 128, 32)`` -> ``(N, 30, 30)`` mean dB of each cell's bands and frames."""
         return pool_to_grid(x)
+
+    def figure_axes(self) -> FigureAxes:
+        """Time in seconds (frame centres), mel bands labelled in Hz, dB relative to the clip's peak."""
+        half_frame = HOP / 2 / SAMPLE_RATE
+        return FigureAxes(
+            x_label="time (s)", x_extent=(-half_frame, (FRAMES - 1) * HOP / SAMPLE_RATE + half_frame),
+            y_label="frequency (Hz, mel bands)", y_extent=(-0.5, N_MELS - 0.5),
+            y_ticks=tuple((mel_band_of(hz), label) for hz, label in
+                          ((100, "100"), (500, "500"), (1000, "1k"), (2000, "2k"), (4000, "4k"), (8000, "8k"))),
+            value_label="dB relative to the clip's peak", value_range=(-80.0, 0.0),
+        )
 
     def to_image(self, x: Tensor) -> np.ndarray:
         """One log-mel -> ``(128, 32)`` in [0, 1] (row 0 = lowest band), 80 dB below the peak."""

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 from cli_runner import run_sage
 
-from sage_core import DataReport, InputError
+from sage_core import DataReport, InputError, labels_of
 
 from sage_audio_puzzle.modality import AudioModality
 from sage_audio_puzzle.speech_commands import list_clips, split_by_hash
@@ -45,6 +45,13 @@ def test_official_lists_decide_the_split_and_bad_files_are_reported(tmp_path):
     assert "not readable audio" in report.skipped[0].reason
     assert splits.train[0].shape == (1, 128, 32)
     assert not any("_background_noise_" in relative for relative, _ in list_clips(root))
+    # The folder is the word: every split labelled with the same sorted classes.
+    assert splits.classes == ("no", "yes")
+    assert labels_of(splits.validation).tolist() == [0, 1]  # no/ and yes/ of the first speaker, in path order
+    assert labels_of(splits.test).tolist() == [1]
+    assert sorted(labels_of(splits.train).tolist()) == [0] * 5 + [1] * 4  # the unreadable no/ clip is not counted
+    assert report.class_counts == {"train": {"no": 5, "yes": 4}, "validation": {"no": 1, "yes": 1},
+                                   "test": {"no": 0, "yes": 1}}
 
 
 def test_without_lists_the_speaker_hash_rule_splits_by_speaker(tmp_path):
@@ -87,6 +94,29 @@ def test_second_load_comes_from_the_cache_with_the_same_report(tmp_path):
             wav.chmod(0o644)
     assert (a.train.samples == b.train.samples).all()
     assert [s.path for s in second.skipped] == [s.path for s in first.skipped]
+    assert b.classes == a.classes == ("no", "yes")
+    for split in ("train", "validation", "test"):
+        assert labels_of(b.split(split)).tolist() == labels_of(a.split(split)).tolist()
+
+
+def test_a_cache_written_before_labels_existed_is_not_used(tmp_path):
+    """Caches made by the first recipe hold log-mels only: keyed without the recipe, so never found now."""
+    import hashlib
+
+    from sage_audio_puzzle.speech_commands import CACHE_RECIPE
+
+    root = tmp_path / "sc"
+    _write_tree(root, with_lists=True)
+    digest = hashlib.sha1(str(root.resolve()).encode())  # the first recipe's key
+    for relative, split in list_clips(root):
+        digest.update(f"{relative}\t{split}\t{(root / relative).stat().st_size}\n".encode())
+    old = tmp_path / "cache" / "audio_puzzle" / f"speech_commands_{digest.hexdigest()[:16]}.npz"
+    old.parent.mkdir(parents=True)
+    empty = np.zeros((0, 1, 128, 32), np.float16)
+    np.savez(old, skipped=np.zeros((0, 3), str), train=empty, validation=empty, test=empty)
+    splits = AudioModality().build_datasets(root, tmp_path / "cache", DataReport())
+    assert CACHE_RECIPE >= 2 and len(splits.train) == 9 and len(labels_of(splits.train)) == 9
+    assert len(list(old.parent.glob("speech_commands_*.npz"))) == 2  # the old file is left alone, a new one made
 
 
 def test_a_folder_without_word_clips_is_a_clear_error(tmp_path):

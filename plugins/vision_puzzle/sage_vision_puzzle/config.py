@@ -5,6 +5,8 @@ Defaults are the recommended setting; docs/vision.md says how they were chosen.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from sage_core import CompressorConfig, ModalityConfig, TrainingConfig
@@ -14,8 +16,11 @@ class VisionConfig(ModalityConfig):
     """The vision modality: the input size and the embedded data."""
 
     resolution: int = Field(60, ge=30, description="images are resized to resolution x resolution (a multiple of 30)")
-    train_crops: int = Field(6000, ge=1, description="embedded default: crops of the training photos")
-    eval_crops: int = Field(600, ge=1, description="embedded default: crops per held-out split")
+    embedded: Literal["photos", "digits"] = Field(
+        "photos", description="embedded data without --data: crops of bundled photos (unlabelled) or "
+        "scikit-learn's handwritten digits, recoloured and jittered (labelled 0-9)")
+    train_crops: int = Field(6000, ge=1, description="embedded data: training samples (photo crops or digit images)")
+    eval_crops: int = Field(600, ge=1, description="embedded data: samples per held-out split")
 
     @field_validator("resolution")
     @classmethod

@@ -25,19 +25,28 @@ CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_IMAGES_PER_BATCH = 10_000
 #: A CIFAR-10 batch is 31 MB; a "batch" many times larger is not one, and is refused before it is read.
 MAX_CIFAR_BATCH_BYTES = 256 * 2**20
+#: Class indices a CIFAR-style batch may use (CIFAR-10 uses 10, CIFAR-100 100).
+MAX_CIFAR_CLASSES = 1000
 #: Fraction of CIFAR-10's training batches held out for validation (by file name hash).
 CIFAR_VALIDATION_FRACTION = 0.1
 
 
 class ImageArrayDataset(Dataset[Tensor]):
-    """uint8 images ``(N, 3, h, w)`` -> items ``(3, R, R)`` float in [0, 1], resized on access."""
+    """uint8 images ``(N, 3, h, w)`` -> items ``(3, R, R)`` float in [0, 1], resized on access.
 
-    def __init__(self, images: Tensor, resolution: int, names: list[str] | None = None) -> None:
+    ``labels``: ``(N,)`` class indices when the images are labelled, else None.
+    """
+
+    def __init__(self, images: Tensor, resolution: int, names: list[str] | None = None,
+                 labels: Tensor | None = None) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected uint8 (N, 3, h, w) images, got {images.dtype} {tuple(images.shape)}")
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(labels)} labels for {len(images)} images")
         self.images = images
         self.resolution = resolution
         self.names = names
+        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -46,12 +55,19 @@ class ImageArrayDataset(Dataset[Tensor]):
         return resize_square(self.images[index].float() / 255.0, self.resolution)
 
 
-def _splits(images: dict[str, list[Tensor]], stored_size: int, resolution: int, report: DataReport) -> DataSplits:
-    """Stack each split's ``(3, s, s)`` uint8 images into a dataset that yields ``(3, R, R)``."""
+def _splits(images: dict[str, list[Tensor]], stored_size: int, resolution: int, report: DataReport,
+            labels: dict[str, list[int]] | None = None, classes: tuple[str, ...] | None = None) -> DataSplits:
+    """Stack each split's ``(3, s, s)`` uint8 images into a dataset that yields ``(3, R, R)``.
+
+    ``labels`` (per split, aligned with ``images``) and ``classes`` when the images are labelled.
+    """
     empty = torch.zeros(0, 3, stored_size, stored_size, dtype=torch.uint8)
-    datasets = {split: ImageArrayDataset(torch.stack(images[split]) if images[split] else empty, resolution)
-                for split in SPLITS}
-    return DataSplits.from_datasets(datasets, report)
+    datasets = {
+        split: ImageArrayDataset(torch.stack(images[split]) if images[split] else empty, resolution,
+                                 labels=torch.tensor(labels[split], dtype=torch.int64) if labels else None)
+        for split in SPLITS
+    }
+    return DataSplits.from_datasets(datasets, report, classes=classes if labels else None)
 
 
 # --- CIFAR-10 ("python version": cifar-10-batches-py) ---------------------------------
@@ -65,8 +81,9 @@ def find_cifar_root(path: Path) -> Path | None:
     return None
 
 
-def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str]]:
-    """One CIFAR-10 batch file -> (uint8 ``(N, 3, 32, 32)``, file names); ``InputError`` if malformed."""
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """One CIFAR-10 batch file -> (uint8 ``(N, 3, 32, 32)``, file names, labels ``(N,)`` or None);
+    ``InputError`` if malformed."""
     import pickle
 
     try:
@@ -93,7 +110,39 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[str]]:
     if len(raw_names) != len(data):
         raise InputError(path, f"{len(raw_names)} file names for {len(data)} images")
     names = [n.decode("latin1") if isinstance(n, bytes) else n for n in raw_names]
-    return data.reshape(-1, 3, 32, 32), names
+    return data.reshape(-1, 3, 32, 32), names, cifar_labels(batch.get("labels"), len(data), path)
+
+
+def cifar_labels(raw: object, count: int, path: Path) -> np.ndarray | None:
+    """A batch's ``labels`` -> int64 ``(count,)`` class indices; None when the batch has none."""
+    if raw is None:
+        return None
+    try:
+        labels = np.asarray(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(path, f"'labels' must be {count} class indices, got a {type(raw).__name__} of another shape") from None
+    if labels.shape != (count,) or labels.dtype.kind not in "iu":
+        raise InputError(path, f"'labels' must be {count} class indices, got {labels.dtype} {labels.shape}")
+    if count and (int(labels.min()) < 0 or int(labels.max()) >= MAX_CIFAR_CLASSES):
+        raise InputError(path, f"'labels' must lie in 0-{MAX_CIFAR_CLASSES - 1}, got {labels.min()}-{labels.max()}")
+    return labels.astype(np.int64)
+
+
+def read_cifar_classes(root: Path, labels: int, report: DataReport) -> tuple[str, ...]:
+    """Class names from ``batches.meta`` (``label_names``); numbered when it is missing or names too few."""
+    path = root / "batches.meta"
+    try:
+        meta = load_restricted(path.read_bytes())
+        names = meta.get(b"label_names", meta.get("label_names")) if isinstance(meta, dict) else None
+        names = [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names or []]
+    except Exception as exc:  # noqa: BLE001 - any unreadable meta file only costs the names
+        names, problem = [], f"unreadable ({type(exc).__name__})"
+    else:
+        problem = f"names {len(names)} classes" if names else "has no label_names"
+    if len(names) >= labels:
+        return tuple(names)
+    report.notes["class_names"] = f"{path}: {problem}, labels reach {labels - 1}; classes are numbered"
+    return tuple(str(i) for i in range(labels))
 
 
 def cifar_images_per_batch(root: Path) -> int:
@@ -120,6 +169,8 @@ def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
     one holding fewer counts the shortfall, so ``train.bad_data_limit`` judges images.
     """
     images: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
+    labels: dict[str, list[int]] = {split: [] for split in SPLITS}
+    unlabelled = []
     expected = cifar_images_per_batch(root)
     for name in (*CIFAR_TRAIN_BATCHES, "test_batch"):
         path = root / name
@@ -128,7 +179,7 @@ def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
             report.skip(path, "missing batch file", split_of_file, samples=expected)
             continue
         try:
-            data, names = read_cifar_batch(path)
+            data, names, batch_labels = read_cifar_batch(path)
         except InputError as exc:
             report.skip(path, exc.problem, split_of_file, samples=expected)
             continue
@@ -136,13 +187,19 @@ def load_cifar10(root: Path, resolution: int, report: DataReport) -> DataSplits:
             report.skip(path, f"holds {len(data)} of the {expected} images of a batch", split_of_file,
                         samples=expected - len(data))
         tensor = torch.from_numpy(data)
+        unlabelled += [name] if batch_labels is None else []
         for index, image_name in enumerate(names):
             split = "test" if name == "test_batch" else split_of(image_name, (CIFAR_VALIDATION_FRACTION, 0.0))
             images[split].append(tensor[index])
+            labels[split].append(-1 if batch_labels is None else int(batch_labels[index]))
     if not images["train"]:
         raise InputError(root, "no readable CIFAR-10 training batch (data_batch_1..5)")
     report.source = f"CIFAR-10 python batches in {root}"
-    return _splits(images, 32, resolution, report)  # kept at 32x32, resized on access
+    if unlabelled:
+        report.notes["labels"] = f"no labels in {', '.join(unlabelled)}: the data set is used unlabelled"
+        return _splits(images, 32, resolution, report)  # kept at 32x32, resized on access
+    classes = read_cifar_classes(root, 1 + max(max(values, default=0) for values in labels.values()), report)
+    return _splits(images, 32, resolution, report, labels, classes)
 
 
 # --- ImageFolder (root/<class>/*.png ...) ------------------------------------------------
@@ -163,10 +220,15 @@ def image_files(root: Path) -> list[Path]:
 def load_image_folder(root: Path, resolution: int, report: DataReport) -> DataSplits:
     """Every image under ``root`` (ImageFolder layout), split 80/10/10 by the file's content hash.
 
-    Hashing content, not names, keeps duplicate files in one split.
+    Hashing content, not names, keeps duplicate files in one split. When every image lies in
+    a sub-folder (``root/<class>/...``), the sub-folder names, sorted, are the classes.
     """
     images: dict[str, list[Tensor]] = {split: [] for split in SPLITS}
-    for path in image_files(root):
+    files = image_files(root)
+    folders = [path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else None for path in files]
+    classes = tuple(sorted(set(folders))) if files and None not in folders else None  # type: ignore[arg-type]
+    labels: dict[str, list[int]] = {split: [] for split in SPLITS}
+    for path, folder in zip(files, folders):
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -180,10 +242,14 @@ def load_image_folder(root: Path, resolution: int, report: DataReport) -> DataSp
             report.skip(path, exc.problem, split)
             continue
         images[split].append((chw * 255.0 + 0.5).to(torch.uint8))
+        labels[split].append(classes.index(folder) if classes else -1)
     if not images["train"]:
         raise InputError(root, f"no readable training images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
     report.source = f"image folder {root}"
-    return _splits(images, resolution, resolution, report)
+    if classes is None:
+        report.notes["labels"] = "images directly in the folder: unlabelled (use root/<class>/ sub-folders for classes)"
+        return _splits(images, resolution, resolution, report)
+    return _splits(images, resolution, resolution, report, labels, classes)
 
 
 def load_image_data(path: Path, resolution: int, report: DataReport) -> DataSplits:

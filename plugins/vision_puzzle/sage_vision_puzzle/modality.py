@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from sage_core import DataReport, DataSplits, InputError, Modality
+from sage_core import DataReport, DataSplits, FigureAxes, InputError, Modality
 from sage_vision_puzzle import metrics
 from sage_vision_puzzle.config import VisionConfig
 from sage_vision_puzzle.datasets import load_image_data
+from sage_vision_puzzle.digits import embedded_digits
 from sage_vision_puzzle.embedded import embedded_photo_crops
 from sage_vision_puzzle.images import array_to_chw, read_image, resize_square, to_model_input, write_png
 
@@ -56,6 +57,12 @@ class VisionModality(Modality):
             return [write_png(x[0], path)]
         return [write_png(image, path.with_name(f"{path.stem}-{i}{path.suffix}")) for i, image in enumerate(x)]
 
+    def figure_axes(self) -> FigureAxes:
+        """Pixels of the ``R x R`` model input, row 0 at the top; colour needs no colour bar."""
+        r = float(self.resolution)
+        return FigureAxes(x_label="x (pixels)", y_label="y (pixels)", x_extent=(0.0, r), y_extent=(0.0, r),
+                          value_label="RGB")
+
     def to_image(self, x: Tensor) -> np.ndarray:
         """``(3, H, W)`` -> ``(H, W, 3)`` in [0, 1] for figures."""
         return x.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
@@ -63,10 +70,15 @@ class VisionModality(Modality):
     # --- data ---------------------------------------------------------------------------
 
     def build_datasets(self, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
-        """``--data``: CIFAR-10 python folder or ImageFolder tree; default: crops of bundled photos."""
+        """``--data``: CIFAR-10 python folder or ImageFolder tree; else the embedded set ``config.embedded``.
+
+        Labelled: CIFAR-10 (its classes), ImageFolder (sub-folder names) and the digits.
+        """
         c = self.config
         if data_path is not None:
             return load_image_data(Path(data_path), c.resolution, report)
+        if c.embedded == "digits":
+            return embedded_digits(c.resolution, c.train_crops, c.eval_crops, cache_dir, report)
         return embedded_photo_crops(c.resolution, c.train_crops, c.eval_crops, cache_dir, report)
 
     # --- analysis -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """A tiny real modality and compressor: smooth fields (1, 30, 30) in [0, 1] -> puzzle -> fields.
 
 The fields are labelled (0: darker than 0.5 on average, 1: brighter), so probes have
-something to find.
+something to find. ``modality.labels`` also offers a label planted in one cell and a
+shuffled-label control.
 """
 
 from __future__ import annotations
@@ -48,11 +49,18 @@ def read_npy(path: Path) -> Tensor:
 
 
 def load_npy_folder(modality: Modality, path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
-    """Every ``*.npy`` under ``path``; files sorted, each 5th to validation, next to test."""
+    """Every ``*.npy`` under ``path``; files sorted, each 5th to validation, next to test.
+
+    When every file lies in a sub-folder (``path/<class>/*.npy``), the sub-folders are the classes.
+    """
     if path is None:
         raise InputError("--data", "toy_npy_folder needs --data PATH")
+    files = sorted(Path(path).rglob("*.npy"))
+    labelled = bool(files) and all(len(file.relative_to(path).parts) > 1 for file in files)
+    classes = tuple(sorted({file.relative_to(path).parts[0] for file in files})) if labelled else None
     splits: dict[str, list[Tensor]] = {"train": [], "validation": [], "test": []}
-    for index, file in enumerate(sorted(Path(path).rglob("*.npy"))):
+    labels: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
+    for index, file in enumerate(files):
         split = ("validation", "test", "train", "train", "train")[index % 5]
         try:
             x = read_npy(file)
@@ -60,12 +68,26 @@ def load_npy_folder(modality: Modality, path: Path | None, cache_dir: Path, repo
             report.skip(file, exc.problem, split)
             continue
         splits[split].append(x)
+        labels[split] += [classes.index(file.relative_to(path).parts[0])] * len(x) if classes else []
     if not splits["train"]:
         raise InputError(path, "no readable .npy files")
     report.source = f"npy folder {path}"
-    return DataSplits.from_datasets(
-        {s: TensorListDataset(torch.cat(splits[s]) if splits[s] else torch.zeros(0, 1, 30, 30)) for s in SPLITS}, report
-    )
+    datasets = {s: TensorListDataset(torch.cat(splits[s]) if splits[s] else torch.zeros(0, 1, 30, 30),
+                                     labels=labels[s] if classes else None) for s in SPLITS}
+    return DataSplits.from_datasets(datasets, report, classes=classes)
+
+
+def toy_labels(fields: Tensor, kind: str, seed: int) -> Tensor:
+    """``(n,)`` labels of ``(n, 1, 30, 30)`` fields; "planted" also writes its label into the centre cell."""
+    brightness = (fields.flatten(1).mean(1) > 0.5).long()
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "shuffled":
+        return brightness[torch.randperm(len(brightness), generator=generator)]
+    if kind == "planted":
+        planted = torch.randint(0, 2, (len(fields),), generator=generator)
+        fields[:, 0, 15, 15] = torch.where(planted == 1, 0.98, 0.02)
+        return planted
+    return brightness
 
 
 class ToyModality(Modality):
@@ -99,8 +121,9 @@ class ToyModality(Modality):
         datasets = {}
         for seed, (split, n) in enumerate(sizes.items()):
             fields = smooth_fields(n, seed=1000 + seed)
-            datasets[split] = TensorListDataset(fields, labels=(fields.flatten(1).mean(1) > 0.5).long())
-        return DataSplits.from_datasets(datasets, report, classes=("dark", "bright"))
+            datasets[split] = TensorListDataset(fields, labels=toy_labels(fields, self.config.labels, seed=2000 + seed))
+        classes = ("low", "high") if self.config.labels == "planted" else ("dark", "bright")
+        return DataSplits.from_datasets(datasets, report, classes=classes)
 
     def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
         mse = ((x - x_hat) ** 2).flatten(1).mean(1)
