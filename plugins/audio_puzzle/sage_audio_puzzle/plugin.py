@@ -23,6 +23,7 @@ def register_compressors(register):
             id="audio_puzzle",
             modality="audio",
             factory="sage_audio_puzzle.compressor:AudioPuzzleCompressor",
+            shipped_run="sage_audio_puzzle:shipped/audio_puzzle",
             config="sage_audio_puzzle.config:AudioPuzzleConfig",
             summary="1 s of 16 kHz audio -> log-mel spectrogram -> 30x30 puzzle, and back.",
         )

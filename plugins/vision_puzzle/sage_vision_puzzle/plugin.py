@@ -23,6 +23,7 @@ def register_compressors(register):
             id="vision_puzzle",
             modality="vision",
             factory="sage_vision_puzzle.compressor:VisionPuzzleCompressor",
+            shipped_run="sage_vision_puzzle:shipped/vision_puzzle",
             config="sage_vision_puzzle.config:VisionPuzzleConfig",
             summary="RGB images -> 30x30 puzzle (higher code = brighter cell) -> images.",
         )
