@@ -22,9 +22,10 @@ from PIL import Image
 from sage_core.puzzle import Puzzle
 from sage_core.puzzle_log import load_puzzles
 
-AUDIO_TINY = ("voices=4", "encoder_filters=2", "encoder_hidden=4", "decoder_channels=4", "decoder_blocks=1",
-              "decoder_basis=2", "train.batch_size=4", "window_hop_seconds=0.25")
-VISION_TINY = ("channels=8", "decoder_blocks=1", "train_crops=16", "eval_crops=4", "train.batch_size=8")
+AUDIO_TINY = ("modality.voices=4", "encoder_filters=2", "encoder_hidden=4", "decoder_channels=4", "decoder_blocks=1",
+              "decoder_basis=2", "train.batch_size=4", "modality.window_hop_seconds=0.25")
+VISION_TINY = ("channels=8", "decoder_blocks=1", "modality.train_crops=16", "modality.eval_crops=4",
+               "train.batch_size=8")
 NO_DROPS = ("--queue", "10000")
 
 

@@ -65,10 +65,11 @@ def _modality_and_loader(model: ModelRef, registry: PluginRegistry, runs_root: P
     """
     if not isinstance(model, (str, os.PathLike)):
         return modality_name(model), lambda: model.eval()
-    from sage_core.runs import load_compressor, read_run_config, resolve_run_or_id
+    from sage_core.rundir import RunDirectory
+    from sage_core.runs import load_compressor, resolve_run
 
-    run_dir = resolve_run_or_id(model, registry, root=runs_root)
-    modality = str(read_run_config(run_dir).get("modality", ""))
+    run_dir = resolve_run(model, registry, root=runs_root)
+    modality = RunDirectory(run_dir).config().modality
     loader = lambda: load_compressor(run_dir, registry=registry)  # noqa: E731
     return (modality or modality_name(loader())), loader
 
