@@ -31,8 +31,11 @@ def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool |
     from sage_core.rundir import RunDirectory
     from sage_core.runs import resolve_run
 
+    from sage_core.atomic import check_writable_folder
+
     registry = get_registry()
     run_dir = writable_copy(resolve_run(run, registry, root=runs_root), runs_root)
+    check_writable_folder(run_dir)  # the evaluation is saved there: say so now, not after measuring
     evaluation = evaluate_with_progress(run_dir, registry=registry, split=split, data=data, end_to_end=end_to_end)
     if as_json:
         click.echo(json.dumps(evaluation.model_dump(mode="json"), indent=2, sort_keys=True))
