@@ -51,9 +51,21 @@ settings.register_profile(
 settings.load_profile("sage-faults")
 
 FUZZ_COUNTS: dict[str, Counter[str]] = {}
+#: Lines the SIGKILL soak and the disk-full run report (kills, where they landed, time).
+FAULT_REPORT: list[str] = []
+
+
+@pytest.fixture
+def fault_report() -> Callable[[str], None]:
+    """``fault_report(line)``: shown in the session summary, whatever the test's outcome."""
+    return FAULT_REPORT.append
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FAULT_REPORT:
+        terminalreporter.write_sep("-", "fault runs (tests/faults)")
+        for line in FAULT_REPORT:
+            terminalreporter.write_line(line)
     if FUZZ_COUNTS:
         terminalreporter.write_sep("-", "fuzz examples run (tests/faults): total, read, refused with one line")
         for name, counts in sorted(FUZZ_COUNTS.items()):
@@ -229,6 +241,15 @@ class WarmChild:
     def __init__(self, sage: WarmSage, pid: int, stdout: Path, stderr: Path) -> None:
         self.sage, self.pid, self.stdout_path, self.stderr_path = sage, pid, stdout, stderr
         self.status: int | None = None
+
+    def poll(self) -> int | None:
+        """The exit status if the command has ended, else None (without waiting)."""
+        if self.status is None:
+            reply = self.sage._reply(0)
+            if reply is not None:
+                self.status = reply["status"]
+                self.sage.child = None
+        return self.status
 
     def wait(self, timeout: float = 300) -> int:
         if self.status is None:
