@@ -12,6 +12,7 @@ part of training: the caller (``sage train``) evaluates the finished run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import time
@@ -154,7 +155,8 @@ def _last_pointer(checkpoints: Path) -> bytes | None:
 def _write_failure(plan: TrainingPlan, exc: OSError, created: bool) -> str:
     """One line for a file the system would not write: which file, why, and what is kept."""
     where = str(exc.filename) if exc.filename is not None else str(plan.run.path)
-    problem = f"{where}: cannot be written ({exc.strerror or exc})"
+    refused_write = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+    problem = f"{where}: cannot be written ({exc.strerror})" if refused_write else f"{where}: {exc.strerror or exc}"
     last = _last_pointer(plan.run.checkpoints)
     if last is None:
         kept = "the run had no checkpoint yet" + (", so its folder was removed" if created else "")

@@ -148,9 +148,10 @@ def test_a_failed_resume_leaves_a_finished_run_as_it_was_and_findable(toy_copy, 
 
 
 def test_resuming_a_run_at_its_limit_trains_no_step(toy_copy, warm_sage, snapshot) -> None:
-    """A finished run resumed with a lower --max-steps used to train one more step ("step 9/2")."""
+    """A run resumed with a step limit it had already passed used to train one more step ("step 9/2")."""
     checkpoints = {k: v for k, v in snapshot(toy_copy).items() if k.startswith("checkpoints/")}
-    result = warm_sage.run("train", "--resume", str(toy_copy), "--max-steps", "2", "--no-evaluate")
+    result = warm_sage.run("train", "--resume", str(toy_copy), "-o", "train.epochs=3", "--max-steps", "2",
+                           "--no-evaluate")  # epochs left to train, steps not
     assert not [line for line in result.stdout.splitlines() if line.startswith("step ")]
     assert {k: v for k, v in snapshot(toy_copy).items() if k.startswith("checkpoints/")} == checkpoints
     rows = [json.loads(line) for line in (toy_copy / "metrics.jsonl").read_text().splitlines()]
