@@ -58,7 +58,8 @@ def test_a_16k_window_prepares_exactly_like_the_file(tmp_path, tiny_config) -> N
     signal = (0.2 * np.random.default_rng(0).standard_normal(16_000 * 2 + 700)).astype(np.float32)
     path = tmp_path / "clip.wav"
     soundfile.write(path, signal, 16_000, subtype="FLOAT")
-    model = AudioPuzzleCompressor(tiny_config.model_copy(update={"window_hop_seconds": 0.5}))
+    modality = tiny_config.modality.model_copy(update={"window_hop_seconds": 0.5})
+    model = AudioPuzzleCompressor(tiny_config.model_copy(update={"modality": modality}))
     windower = model.modality.stream_windower(0.5)
     got = windower.push(AudioBlock(signal, 16_000, 0.0)) + windower.flush()
     from_file = model.modality.read_file(path)
