@@ -198,7 +198,7 @@ def identity(audio_run: Path, vision_run: Path, work: Path) -> dict[str, bool]:
     talk = work / "identity.wav"
     soundfile.write(talk, speech_like(20.3, seed=3), 16_000, subtype="PCM_16")
     model = load_compressor(audio_run)
-    hop = model.config.window_hop_seconds
+    hop = model.config.modality.window_hop_seconds
     streamed = np.concatenate([p.codes for p in stream(audio_run, str(talk), hop=hop, speed=50, queue_size=100_000)])
     audio_same = np.array_equal(streamed, model.encode(model.modality.read_file(talk)).codes)
 

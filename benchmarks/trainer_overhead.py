@@ -23,18 +23,20 @@ sys.path.insert(0, str(ROOT / "tests" / "plugins" / "sage-fixture-plugin"))
 
 import torch  # noqa: E402
 
-from sage_core.training import run_training  # noqa: E402
+import sage_fixture_plugin  # noqa: E402
+from sage_core.plugins import load_plugins  # noqa: E402
+from sage_core.training import TrainingRequest, train  # noqa: E402
 from sage_fixture_plugin.toy import ToyCompressor  # noqa: E402
 
 BATCH = 32
-CONFIG = [f"train.batch_size={BATCH}", "train_samples=2048", "eval_samples=8", "train.epochs=1000"]
+CONFIG = (f"train.batch_size={BATCH}", "modality.train_samples=2048", "modality.eval_samples=8", "train.epochs=1000")
 
 
 def bare_loop(steps: int) -> float:
     """Samples/s of the simplest correct loop: shuffle, forward, backward, clip, step."""
     torch.manual_seed(0)
     model = ToyCompressor(ToyCompressor.Config())
-    data = ToyCompressor.build_datasets(model.config, None, Path(tempfile.gettempdir()), _report()).train.samples
+    data = model.modality.build_datasets(None, Path(tempfile.gettempdir()), _report()).train.samples
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     done, began = 0, time.perf_counter()
     while done < steps:
@@ -58,9 +60,10 @@ def _report():
 
 def trainer_loop(steps: int, out: Path, nproc: int = 1) -> dict:
     """The shared trainer's summary for ``steps`` steps (log lines and checkpoints at defaults)."""
-    run_dir = run_training(ToyCompressor, overrides=CONFIG, out=out, max_steps=steps, nproc=nproc,
-                           evaluate=False, progress="off")
-    return json.loads((run_dir / "summary.json").read_text())
+    registry = load_plugins(environ={"SAGE_LOAD_PLUGINS": ""}, extra=[sage_fixture_plugin])
+    result = train(TrainingRequest("toy_puzzle", overrides=CONFIG, out=out, max_steps=steps, nproc=nproc,
+                                   progress="off"), registry)
+    return json.loads((result.run_dir / "summary.json").read_text())
 
 
 def main() -> None:

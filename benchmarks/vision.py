@@ -67,8 +67,8 @@ def quality(model: Any, x: torch.Tensor, codec: Any, batch: int = 256) -> dict[s
         codes.append(c)
         x_hat.append(h)
     codes_t, x_hat_t = torch.cat(codes), torch.cat(x_hat)
-    metrics = {k: float(v.mean()) for k, v in model.reconstruction_metrics(x, x_hat_t).items()}
-    intensity = model.cell_intensity(x_hat_t).reshape(-1).numpy()
+    metrics = {k: float(v.mean()) for k, v in model.modality.reconstruction_metrics(x, x_hat_t).items()}
+    intensity = model.modality.cell_intensity(x_hat_t).reshape(-1).numpy()
     pick = np.random.default_rng(0).choice(intensity.size, min(intensity.size, 200_000), replace=False)
     rho = spearman(codes_t.reshape(-1).numpy()[pick], intensity[pick])
     return {**metrics, **code_stats(codes_t), "spearman": rho}
@@ -113,22 +113,23 @@ def main() -> None:
 
     models = {name: load_compressor(args.out / name, "best").eval() for name in summaries}
     puzzle = models["vision_puzzle"]
-    splits = type(puzzle).build_datasets(puzzle.config, None, cache_dir(), DataReport())
+    splits = puzzle.modality.build_datasets(None, cache_dir(), DataReport())
     n = min(len(splits.test), args.eval_max or len(splits.test))
     # evenly spaced, so a subset still covers every held-out photo (the split is ordered by photo)
     picks = np.linspace(0, len(splits.test) - 1, n).round().astype(int)
     x = torch.stack([splits.test[int(i)] for i in picks])
-    print(f"evaluating on {n} held-out test crops ({puzzle.config.resolution}x{puzzle.config.resolution})", flush=True)
+    resolution = puzzle.modality.config.resolution
+    print(f"evaluating on {n} held-out test crops ({resolution}x{resolution})", flush=True)
 
     def codec(model: Any):
         return lambda batch: (codes := model.encode_codes(batch), model.decode_codes(codes))
 
     rows = {
-        "baseline_codec": quality(puzzle, x, puzzle.baseline_codec),
+        "baseline_codec": quality(puzzle, x, puzzle.modality.baseline_codec),
         **{name: quality(model, x, codec(model)) for name, model in models.items()},
     }
     speed = encode_throughput(
-        {"baseline_codec": lambda b: puzzle.baseline_codec(b)[0],
+        {"baseline_codec": lambda b: puzzle.modality.baseline_codec(b)[0],
          **{name: model.encode_codes for name, model in models.items()}},
         x[:64], rounds=3, seconds=2.0,
     )

@@ -7,11 +7,11 @@ need numpy, pydantic or torch are resolved on first access, so `sage --help` and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sage_core.grid import CELLS, GRID_SIZE, NUM_CODES
 from sage_core.hookspecs import PLUGIN_API, hookimpl
+from sage_core.lazy import lazy_names
 from sage_core.specs import CompressorSpec, DataSourceSpec, ModalitySpec, SensorSpec
 
 __version__ = "0.2.0"
@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "CompressorConfig": "sage_core.config",
     "TrainingConfig": "sage_core.config",
     "SPLITS": "sage_core.data",
+    "NO_LABEL": "sage_core.data",
     "DataReport": "sage_core.data",
     "DataSplits": "sage_core.data",
     "TensorListDataset": "sage_core.data",
@@ -67,13 +68,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sage_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -81,6 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from sage_core.config import CompressorConfig, ModalityConfig, TrainingConfig
     from sage_core.contract import CompressorOutput, PuzzleCompressor
     from sage_core.data import (
+        NO_LABEL,
         SPLITS,
         DataReport,
         DataSplits,

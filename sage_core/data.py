@@ -5,8 +5,9 @@ it with :meth:`DataReport.skip` and move on. The trainer stops with a clear erro
 when the skipped fraction exceeds the configured limit.
 
 Samples may carry an integer label (the word spoken, the object pictured): a dataset
-exposes them as ``labels`` (``(N,)`` int64, aligned with its samples) and ``DataSplits``
-names the classes. Training ignores labels; the analyzer's probes read them.
+exposes them as ``labels`` (``(N,)`` int64, aligned with its samples; ``NO_LABEL`` = -1 for
+a sample of no class, such as a sentence among single words) and ``DataSplits`` names the
+classes. Training ignores labels; the analyzer's probes read them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sage_core.errors import BadDataError
 
 #: The three splits every data set has, in this order.
 SPLITS = ("train", "validation", "test")
+#: The label of a sample that belongs to no class (probes leave it out).
+NO_LABEL = -1
 
 
 def cache_dir() -> Path:

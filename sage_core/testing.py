@@ -58,7 +58,7 @@ def _check_labels(splits: object, dataset: object) -> None:
         return
     assert classes, "samples carry labels but DataSplits.classes names none"
     assert len(labels) == len(dataset), "labels are not aligned with the samples"  # type: ignore[arg-type]
-    assert int(labels.min()) >= 0 and int(labels.max()) < len(classes), "a label is outside DataSplits.classes"
+    assert int(labels.min()) >= -1 and int(labels.max()) < len(classes), "a label is outside DataSplits.classes"
 
 
 def check_compressor(

@@ -14,8 +14,9 @@ def evaluate_with_progress(run_dir: Path, registry: Any = None, **options: Any) 
 
     from sage_core.analysis import evaluate_run
 
+    console = Console(stderr=True)
     with Progress(TextColumn(f"[bold]evaluate[/] {escape(str(run_dir))}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("evaluate", total=None)
 
         def progress(done: int, total: int) -> None:

@@ -21,17 +21,12 @@ def plugins_command(as_json: bool) -> None:
     if not rows:
         click.echo("No sage plugins installed.")
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from sage_core.cli.tables import print_table
 
-    table = Table("plugin", "version", "entry point", "modalities", "compressors", "status")
-    for row in rows:
-        status = row["status"] if row["status"] != "error" else f"error: {row['error']}"
-        cells = (row["name"], row["version"], row["entry_point"], ", ".join(row["modalities"]),
-                 ", ".join(row["compressors"]), status)
-        table.add_row(*(escape(str(cell)) for cell in cells))
-    Console().print(table)
+    print_table(("plugin", "version", "entry point", "modalities", "compressors", "status"), (
+        (row["name"], row["version"], row["entry_point"], ", ".join(row["modalities"]), ", ".join(row["compressors"]),
+         row["status"] if row["status"] != "error" else f"error: {row['error']}")
+        for row in rows))
 
 
 @click.command("info")

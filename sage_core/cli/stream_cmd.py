@@ -162,18 +162,16 @@ def sensors_command(as_json: bool) -> None:
     if not rows:
         click.echo("No sensors installed (plugins register them; see `sage plugins`).")
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from sage_core.cli.tables import print_table
 
-    table = Table("sensor", "modality", "opens", "plugin", "status", "devices")
-    for row in rows:
-        status = "available" if row["available"] else f"unavailable: {row['problem']}"
-        if row["opens"] == "device" and row["available"] and not row["devices"]:
-            status = "available, no device found"
-        cells = (row["name"], row["modality"], row["opens"], row["plugin"], status, "\n".join(map(str, row["devices"])))
-        table.add_row(*(escape(str(cell)) for cell in cells))  # plugin and device text, never markup
-    Console().print(table)
+    def status(row: dict) -> str:
+        if not row["available"]:
+            return f"unavailable: {row['problem']}"
+        return "available, no device found" if row["opens"] == "device" and not row["devices"] else "available"
+
+    print_table(("sensor", "modality", "opens", "plugin", "status", "devices"), (
+        (row["name"], row["modality"], row["opens"], row["plugin"], status(row), "\n".join(row["devices"]))
+        for row in rows))
 
 
 COMMANDS = [stream_command, sensors_command]

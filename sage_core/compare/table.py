@@ -145,7 +145,7 @@ def print_table(data: dict[str, Any]) -> None:
     table = Table(title="sage compare", show_lines=False)
     table.add_column("", style="bold")
     for entry in data["runs"]:
-        table.add_column(escape(entry["label"]), overflow="fold")
+        table.add_column(escape(entry["label"]), overflow="fold")  # folded: run labels can be long
     for name, cells in table_rows(data):
         table.add_row(escape(name), *(escape(cell) for cell in cells))
     Console().print(table)

@@ -9,19 +9,13 @@ loop), ``checkpoint`` (safetensors weights + trainer state, atomic pointers),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sage_core.lazy import lazy_names
 from sage_core.training.request import TrainingRequest
 
 __all__ = ["TrainingRequest", "TrainingResult", "train"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("train", "TrainingResult"):
-        from sage_core.training import launch
-
-        return getattr(launch, name)
-    raise AttributeError(f"module 'sage_core.training' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, {"train": "sage_core.training.launch", "TrainingResult": "sage_core.training.launch"})
 
 
 if TYPE_CHECKING:  # pragma: no cover

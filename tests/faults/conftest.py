@@ -202,6 +202,12 @@ def audio_run(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str])
     return run
 
 
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the fuzz tests of one module write their planted files into."""
+    return tmp_path_factory.mktemp("fuzz")
+
+
 # --- hostile plugins, installed for real --------------------------------------------------------
 
 #: The built-in plugins: always allowed next to the hostile ones a test names.

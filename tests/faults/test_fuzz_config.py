@@ -9,21 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from fuzz_strategies import JSON_VALUES
 
 KEYS = ["train.lr", "train.epochs", "train.max_minutes", "train.batch_size", "train.schedule", "train", "decoder_channels",
-        "code_balance", "window_hop_seconds", "train.lr.x", "nosuch", "nosuch.x", ".", "a..b", ""]
+        "code_balance", "modality.window_hop_seconds", "modality.voices", "modality", "train.lr.x", "nosuch", "nosuch.x", ".", "a..b", ""]
 TOML_VALUES = ["inf", "-inf", "nan", "+nan", "1e999", "0.001", "3", "-1", "0", '"cosine"', '"x"', "true", "[1, 2]",
                "{ lr = 1 }", "99999999999999999999", "1979-05-27", "[[1]]", "'''x'''"]
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
-    max_leaves=20,
-)
-
-
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fuzz-config")
 
 
 def _toml_line(key: str, value: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from fuzz_strategies import mutated
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
@@ -21,29 +22,6 @@ IMAGE_MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"BM", b"II
                b"P6\n", b"P5\n", b""]
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fuzz-data")
-
-
-@st.composite
-def mutated(draw: st.DrawFn, original: bytes) -> bytes:
-    """``original`` with a few bytes overwritten, inserted or deleted, or cut short."""
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 8))):
-        if not data:
-            break
-        position = draw(st.integers(0, len(data) - 1))
-        action = draw(st.sampled_from(["set", "insert", "delete", "truncate"]))
-        if action == "set":
-            data[position] = draw(st.integers(0, 255))
-        elif action == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=8))
-        elif action == "delete":
-            del data[position : position + draw(st.integers(1, 8))]
-        else:
-            del data[position:]
-    return bytes(data)
 
 
 # --- images -----------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class AudioPuzzleCompressor(PuzzleCompressor):
         error = metrics.clamp_below_peak(x_hat, x, self.config.loss_floor_db) - target
         recon = error.pow(2).mean() / DB_SPAN**2
         balance = level_balance(self.quantizer.squash(latent))
-        order = self.decoder.level_overreach(values, x_hat, self.quantizer.levels)
+        order = self.decoder.level_overreach(values, x_hat, self.quantizer.levels, self.config.code_order_open_ends)
         loss = recon + self.config.code_balance * balance + self.config.code_order * order
         with torch.no_grad():
             db_rmse = error.pow(2).flatten(1).mean(1).sqrt().mean()

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 from sage_core import SPLITS, DataReport, DataSplits, InputError, TensorListDataset, split_of
 
-from sage_audio_puzzle.embedded_speech import WORDS, as_float, load_or_synthesize
-from sage_audio_puzzle.frontend import log_mel_db
+from sage_audio_puzzle.embedded_data import embedded_inputs
+from sage_audio_puzzle.embedded_speech import WORDS
 from sage_audio_puzzle.speech_commands import load_speech_commands
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,22 +16,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def embedded_speech_splits(modality: AudioModality, cache_dir: Path, report: DataReport) -> DataSplits:
-    """The eSpeak words, split by voice (validation/test voices never speak in training).
+    """The eSpeak words (and training sentences), split by voice: held-out voices never speak in training.
 
-    Each clip is labelled with its word (one of the 35 Speech Commands words).
+    Each word clip is labelled with its word (one of the 35 Speech Commands words); sentence
+    windows carry the label -1 (no single word).
     """
-    voices = modality.config.voices
-    clips = load_or_synthesize(cache_dir, voices)
-    report.source = f"embedded eSpeak NG speech ({voices} voices x {len(WORDS)} words)"
-    split = [split_of(voice) for voice in clips.voices]
-    mels = torch.cat([log_mel_db(as_float(clips.audio[i : i + 512])) for i in range(0, len(clips.audio), 512)])
-    labels = torch.tensor([WORDS.index(word) for word in clips.words])
-    datasets = {}
-    for name in SPLITS:
-        index = torch.tensor([i for i, s in enumerate(split) if s == name], dtype=torch.long)
-        names = [f"{clips.voices[i]}/{clips.words[i]}" for i in index.tolist()]
-        datasets[name] = TensorListDataset(mels[index], names, labels[index])
-    report.notes["voices_per_split"] = {name: len({v for v, s in zip(clips.voices, split) if s == name}) for name in SPLITS}
+    config = modality.config
+    inputs, names, labels, clips = embedded_inputs(config, cache_dir)
+    report.source = (f"embedded eSpeak NG speech ({config.voices} voices x {len(WORDS)} words"
+                     + (f", {config.phrases} sentences per training voice" if config.phrases else "")
+                     + (f"; {config.augment_copies} augmented copies ({', '.join(config.augment)})" if config.augment else "")
+                     + ")")
+    datasets = {name: TensorListDataset(inputs[name], names[name], labels[name]) for name in SPLITS}
+    report.notes["voices_per_split"] = {name: len({v for v in clips.voices if split_of(v) == name}) for name in SPLITS}
     return DataSplits.from_datasets(datasets, report, classes=WORDS)
 
 

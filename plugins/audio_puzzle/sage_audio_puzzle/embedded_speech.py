@@ -5,8 +5,11 @@ A *voice* is an accent + variant with its own pitch, pitch range and speed; the 
 voice (``sage_core``'s stable hash of the voice name), so held-out voices are unseen in
 training. Each clip gets a random gain, a random position in its 1 s window and a little
 background noise, because TTS outside the word is digital silence, unlike a microphone.
-Content is deterministic in its statistics (not byte-identical across processes: eSpeak's
-internal state makes tiny differences), which is why the result is cached.
+Synthesis runs in a fresh process with libc's ``rand`` seeded (``espeak_worker``), so the
+clips are byte-identical on every machine of the same type; they are cached all the same
+(synthesis takes tens of seconds). Training voices also speak short sentences (``phrases``),
+cut into 1 s windows of continuous speech, and training copies go through simulated
+recording conditions (``recording_conditions``, applied by ``embedded_data``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import numpy as np
 import torch
 import torchaudio
 
-from sage_core import cached_arrays
+from sage_core import cached_arrays, split_of
 
 from sage_audio_puzzle.frontend import SAMPLE_RATE, WINDOW_SAMPLES
+from sage_audio_puzzle.phrases import PHRASES
 
 WORDS = (
     "backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward",
@@ -77,7 +81,7 @@ def _trim(samples: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
 
 
 def place_in_window(word: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 16 kHz word -> ``(16000,)``: random gain and offset plus low-level noise."""
+    """A 16 kHz word (or 1 s of a sentence) -> ``(16000,)``: random gain and offset plus low-level noise."""
     word = word[:WINDOW_SAMPLES] * rng.uniform(0.15, 1.0)
     window = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
     start = int(rng.integers(0, WINDOW_SAMPLES - word.size + 1))
@@ -89,60 +93,99 @@ def place_in_window(word: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 @dataclass
 class SpeechClips:
-    """Synthesised clips ``audio (N, 16000) int16`` with their word and voice names."""
+    """Synthesised clips ``audio (N, 16000) int16`` with their text label and voice names.
+
+    A label is a word, or ``phrase<k>.<w>`` for window ``w`` of sentence ``k`` (continuous speech).
+    """
 
     audio: np.ndarray
     words: list[str]
     voices: list[str]
 
+    def is_phrase(self) -> np.ndarray:
+        """``(N,)`` bool: which clips are windows of sentences rather than single words."""
+        return np.array([label.startswith("phrase") for label in self.words], dtype=bool)
 
-def synthesize_clips(voice_count: int, words: tuple[str, ...] = WORDS, seed: int = 0,
-                     progress: bool = True) -> SpeechClips:
-    """Every word by every voice; a rich progress bar while it runs."""
-    from rich.progress import Progress
 
-    from sage_audio_puzzle.espeak import EspeakEngine
+def phrases_of(voice_index: int, count: int) -> list[int]:
+    """Which sentences voice ``voice_index`` speaks: consecutive ones, so all get used."""
+    return [(voice_index * count + j) % len(PHRASES) for j in range(count)]
 
-    engine = EspeakEngine.shared()
+
+def _phrase_windows(clip: np.ndarray, rng: np.random.Generator, most: int = 3) -> list[np.ndarray]:
+    """A trimmed sentence -> up to ``most`` consecutive 1 s windows (cut mid-speech, as a
+    recorder's windows are), starting at a random offset; a short one -> itself."""
+    if clip.size <= WINDOW_SAMPLES:
+        return [clip]
+    count = min(most, clip.size // WINDOW_SAMPLES)
+    offset = int(rng.integers(0, clip.size - count * WINDOW_SAMPLES + 1))
+    return [clip[offset + i * WINDOW_SAMPLES : offset + (i + 1) * WINDOW_SAMPLES] for i in range(count)]
+
+
+def synthesize_clips(voice_count: int, words: tuple[str, ...] = WORDS, seed: int = 0, progress: bool = True,
+                     phrases: int = 0, phrase_voices: set[str] | None = None) -> SpeechClips:
+    """Every word by every voice, then ``phrases`` sentences by each voice in ``phrase_voices``
+    (default: all), cut into 1 s windows.
+
+    Synthesis runs in a fresh process with libc's ``srand(seed)`` and a fixed call order
+    (``espeak_worker``), so the same arguments give byte-identical clips on any machine of
+    the same type; gain, placement and noise come from ``numpy`` seeded by ``seed``.
+    """
+    from sage_audio_puzzle.espeak_worker import synthesize_in_fresh_process
+
+    voice_list = voices(voice_count, seed)
+    jobs, labels, owners = [], [], []
+    for v, voice in enumerate(voice_list):
+        engine_voice = voice.name.split("#")[0]
+        texts = [(word, word) for word in words]
+        if phrases and (phrase_voices is None or voice.name in phrase_voices):
+            texts += [(PHRASES[k], f"phrase{k:02d}") for k in phrases_of(v, phrases)]
+        for text, label in texts:
+            jobs.append((text, engine_voice, voice.rate, voice.pitch, voice.pitch_range))
+            labels.append(label)
+            owners.append(voice.name)
+    raw, engine_rate = synthesize_in_fresh_process(jobs, seed, progress)
     # One kernel for every clip, one thread: per-clip resampling of short signals is
     # dominated by kernel set-up and thread hand-offs otherwise (measured 5-10x slower).
-    resample = torchaudio.transforms.Resample(engine.sample_rate, SAMPLE_RATE)
+    resample = torchaudio.transforms.Resample(engine_rate, SAMPLE_RATE)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
-    voice_list = voices(voice_count, seed)
-    audio = np.zeros((voice_count * len(words), WINDOW_SAMPLES), dtype=np.int16)
-    word_names: list[str] = []
-    voice_names: list[str] = []
+    audio, word_names, voice_names = [], [], []
     try:
-        with Progress(transient=True, disable=not progress) as bar:
-            task = bar.add_task("synthesising eSpeak NG speech (once, then cached)", total=len(audio))
-            for v, voice in enumerate(voice_list):
-                for w, word in enumerate(words):
-                    raw = engine.synthesize(word, voice.name.split("#")[0], voice.rate, voice.pitch, voice.pitch_range)
-                    with torch.no_grad():
-                        clip = resample(torch.from_numpy(raw.astype(np.float32) / 32768.0)).numpy()
-                    window = place_in_window(_trim(clip), rng)
-                    audio[v * len(words) + w] = np.round(window * 32767.0).astype(np.int16)
-                    word_names.append(word)
-                    voice_names.append(voice.name)
-                    bar.advance(task)
+        for samples, label, owner in zip(raw, labels, owners):
+            with torch.no_grad():
+                clip = _trim(resample(torch.from_numpy(samples.astype(np.float32) / 32768.0)).numpy())
+            parts = [clip] if not label.startswith("phrase") else _phrase_windows(clip, rng)
+            for w, part in enumerate(parts):
+                audio.append(np.round(place_in_window(part, rng) * 32767.0).astype(np.int16))
+                word_names.append(label if not label.startswith("phrase") else f"{label}.{w}")
+                voice_names.append(owner)
     finally:
         torch.set_num_threads(threads)
-    return SpeechClips(audio, word_names, voice_names)
+    stacked = np.stack(audio) if audio else np.zeros((0, WINDOW_SAMPLES), dtype=np.int16)
+    return SpeechClips(stacked, word_names, voice_names)
 
 
-def cache_key(voice_count: int, seed: int) -> str:
-    recipe = {"v": 1, "voices": voice_count, "seed": seed, "words": WORDS, "variants": VARIANTS, "accents": ACCENTS}
+def cache_key(voice_count: int, seed: int, phrases: int = 0) -> str:
+    """Names the synthesis recipe: any change to what is synthesised gives a new cache file."""
+    recipe = {"v": 2, "voices": voice_count, "seed": seed, "words": WORDS, "variants": VARIANTS, "accents": ACCENTS,
+              "phrases": phrases, "phrase_texts": PHRASES if phrases else (), "phrase_voices": "train split"}
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def load_or_synthesize(cache_dir: Path, voice_count: int, seed: int = 0, progress: bool = True) -> SpeechClips:
-    """The cached clips for this recipe, synthesising and caching them (atomically) if absent."""
-    path = Path(cache_dir) / "audio_puzzle" / f"espeak_words_{cache_key(voice_count, seed)}.npz"
+def load_or_synthesize(cache_dir: Path, voice_count: int, seed: int = 0, progress: bool = True,
+                       phrases: int = 0) -> SpeechClips:
+    """The cached clips for this recipe, synthesising and caching them (atomically) if absent.
+
+    Sentences (``phrases`` per voice) are spoken only by training-split voices: the held-out
+    splits stay the 35 words, comparable across recipes.
+    """
+    path = Path(cache_dir) / "audio_puzzle" / f"espeak_words_{cache_key(voice_count, seed, phrases)}.npz"
 
     def build() -> dict[str, np.ndarray]:
-        clips = synthesize_clips(voice_count, seed=seed, progress=progress)
+        train_voices = {v.name for v in voices(voice_count, seed) if split_of(v.name) == "train"}
+        clips = synthesize_clips(voice_count, seed=seed, progress=progress, phrases=phrases, phrase_voices=train_voices)
         return {"audio": clips.audio, "words": np.array(clips.words), "voices": np.array(clips.voices)}
 
     arrays = cached_arrays(path, build, compress=True)

@@ -8,6 +8,7 @@ process, guarded by a lock.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import threading
 
 import numpy as np
@@ -58,6 +59,19 @@ class EspeakEngine:
                 cls._instance = cls()
             return cls._instance
 
+    def seed(self, seed: int) -> None:
+        """Seed both random sources eSpeak NG draws from: its own generator (whisper and
+        breath noise; ``espeak_ng_SetRandSeed``) and libc's ``rand()``.
+
+        With a fresh process and a fixed call order this makes synthesis byte-identical.
+        """
+        with self._lock:
+            self._lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+            self._lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.srand.argtypes = [ctypes.c_uint]
+            libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
+
     def _collect(self, samples: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.c_void_p) -> int:
         if count > 0 and samples:
             self._chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
@@ -77,3 +91,4 @@ class EspeakEngine:
             self._lib.espeak_Synth(buffer, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             chunks, self._chunks = self._chunks, []
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+

@@ -172,17 +172,24 @@ class GridDecoder(nn.Module):
         detail = profiles @ timed  # (N, 128, 32)
         return denormalize_db((base + detail).unsqueeze(1))
 
-    def level_overreach(self, values: Tensor, x_hat: Tensor, levels: int) -> Tensor:
+    def level_overreach(self, values: Tensor, x_hat: Tensor, levels: int, open_ends: bool = False) -> Tensor:
         """Training term for code order: how far each cell's decoded mean energy leaves its level.
 
         Level k spans ``base_gain * [k, k + 1] / levels + base_bias`` on the network's scale
         (the fixed monotone path); decoding within it lets context refine a cell's energy
         without a lower code ever meaning more energy. Squared excess, mean over cells.
+        ``open_ends``: the top level has no ceiling and the bottom level no floor, since
+        decoding code 9 louder (or code 0 quieter) can never invert the order; loud real
+        recordings otherwise saturate at the top level's ceiling.
         """
         decoded = self.cell_pool @ normalize_db(x_hat).squeeze(1) @ self.cell_time  # (N, 30, 30)
         gain, bias = self.base_gain.detach(), self.base_bias.detach()
         centre = gain * values + bias
-        return torch.relu((decoded - centre).abs() - gain.abs() / (2 * levels)).pow(2).mean()
+        excess = decoded - centre
+        if open_ends:
+            top, bottom = values >= (levels - 1) / levels, values < 1 / levels  # codes 9 and 0 (values (k + 0.5) / levels)
+            excess = torch.where(top, excess.clamp(max=0.0), torch.where(bottom, excess.clamp(min=0.0), excess))
+        return torch.relu(excess.abs() - gain.abs() / (2 * levels)).pow(2).mean()
 
 
 __all__ = ["TinyEncoder", "GridDecoder", "normalize_db", "denormalize_db"]

@@ -10,6 +10,7 @@ import torchaudio
 
 from sage_core import AudioBlock
 from sage_audio_puzzle.compressor import AudioPuzzleCompressor
+from sage_audio_puzzle.config import AudioConfig
 from sage_audio_puzzle.frontend import read_audio, windows
 from sage_audio_puzzle.streaming import StreamingResampler
 
@@ -58,8 +59,7 @@ def test_a_16k_window_prepares_exactly_like_the_file(tmp_path, tiny_config) -> N
     signal = (0.2 * np.random.default_rng(0).standard_normal(16_000 * 2 + 700)).astype(np.float32)
     path = tmp_path / "clip.wav"
     soundfile.write(path, signal, 16_000, subtype="FLOAT")
-    modality = tiny_config.modality.model_copy(update={"window_hop_seconds": 0.5})
-    model = AudioPuzzleCompressor(tiny_config.model_copy(update={"modality": modality}))
+    model = AudioPuzzleCompressor(tiny_config.model_copy(update={"modality": AudioConfig(window_hop_seconds=0.5)}))
     windower = model.modality.stream_windower(0.5)
     got = windower.push(AudioBlock(signal, 16_000, 0.0)) + windower.flush()
     from_file = model.modality.read_file(path)
