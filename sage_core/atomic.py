@@ -55,21 +55,67 @@ def _create_temp(path: Path) -> Path:
         return tmp
 
 
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` as the same kind of error about ``path``, not about a temporary file the user never named."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path))  # OSError(errno, ...) picks the subclass
+
+
 def save_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` and move the result to ``path`` atomically."""
+    """Call ``write(tmp_path)`` and move the result to ``path`` atomically.
+
+    On failure (a full disk, a read-only folder) the temporary file is removed, ``path``
+    is as it was, and an ``OSError`` names ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_temp(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_temp(path)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def nearest_existing(path: str | Path) -> Path:
+    """``path`` itself if it exists, else its closest ancestor that does."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable_folder(folder: str | Path, target: str | Path | None = None) -> None:
+    """Refuse, naming ``target`` (default: ``folder``), a folder that cannot be made or written.
+
+    Checked before any work is done, so a command does not compute for minutes and then
+    fail to save: the nearest existing ancestor must be a folder where a file can be
+    created (permission bits, a read-only mount, a full inode table all show here).
+    """
+    from sage_core.errors import InputError
+
+    named = Path(target if target is not None else folder)
+    existing = nearest_existing(folder)
+    if not existing.is_dir():
+        raise InputError(named, f"cannot be created: {existing} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sage-write-check-", dir=existing)
+    except OSError as exc:
+        raise InputError(named, f"cannot be written ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
@@ -100,8 +146,12 @@ def staged_directory(path: str | Path, force: bool = False) -> Iterator[Path]:
             raise InputError(path, "exists and is not a folder")
         if any(path.iterdir()) and not force:
             raise InputError(path, "exists and is not empty; choose another folder or pass --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    check_writable_folder(path.parent, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise InputError(path, f"cannot be written ({exc.strerror or exc})") from None
     try:
         yield staging
         for folder in sorted({p.parent for p in staging.rglob("*")} | {staging}):

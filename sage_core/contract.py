@@ -151,6 +151,14 @@ class PuzzleCompressor(nn.Module, ABC):
             detail = " ".join(str(exc).split())[:300]
             raise PluginError(f"{self._made_by()}: {what} raised {type(exc).__name__}" + (f": {detail}" if detail else "")) from exc
 
+    def encode_checked(self, x: Tensor) -> Tensor:
+        """``encode_codes`` on this model's device, its result checked; a plugin failure names the compressor."""
+        return self.checked_codes(self._plugin_call("encode_codes", self.encode_codes, x.to(self.device)), len(x))
+
+    def decode_checked(self, codes: Tensor) -> Tensor:
+        """``decode_codes``, its result checked; a plugin failure names the compressor."""
+        return self.checked_reconstruction(self._plugin_call("decode_codes", self.decode_codes, codes), len(codes))
+
     @torch.no_grad()
     def encode(self, x: Tensor, sources: tuple[str, ...] = (), times: tuple[tuple[float, float], ...] = (),
                clock: str = "") -> Puzzle:
@@ -158,7 +166,7 @@ class PuzzleCompressor(nn.Module, ABC):
         was_training = self.training
         self.eval()
         try:
-            codes = self.checked_codes(self._plugin_call("encode_codes", self.encode_codes, x.to(self.device)), len(x))
+            codes = self.encode_checked(x)
         finally:
             self.train(was_training)
         return Puzzle(codes.to(torch.uint8).cpu().numpy(), self.puzzle_meta(sources, times, clock))
@@ -177,7 +185,7 @@ class PuzzleCompressor(nn.Module, ABC):
         self.eval()
         try:
             codes = torch.from_numpy(puzzle.as_batch().astype(np.int64)).to(self.device)
-            return self.checked_reconstruction(self._plugin_call("decode_codes", self.decode_codes, codes), len(codes))
+            return self.decode_checked(codes)
         finally:
             self.train(was_training)
 

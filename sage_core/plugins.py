@@ -161,11 +161,12 @@ def _strict(environ: Mapping[str, str]) -> bool:
 
 
 def _fail(record: PluginRecord, message: str, strict: bool, exc: BaseException | None) -> None:
+    """Mark ``record`` broken with one warning line; in strict mode the error alone is that line."""
     record.status = "error"
     record.error = message
-    print(f"sage: warning: plugin {record.name!r} disabled: {message}", file=sys.stderr)
     if strict:
         raise PluginError(f"plugin {record.name!r}: {message} (SAGE_STRICT_PLUGINS is set)") from None
+    print(f"sage: warning: plugin {record.name!r} disabled: {message}", file=sys.stderr)
 
 
 def _call_plugin(function: Callable[..., Any], **kwargs: Any) -> Any:

@@ -252,18 +252,21 @@ class Puzzle:
 
         from sage_core.atomic import write_bytes_atomic
 
-        path = Path(path)
         images = self.to_rgb(cell)
-        targets = (
-            [path]
-            if len(images) == 1
-            else [path.with_name(f"{path.stem}-{i:04d}{path.suffix or '.png'}") for i in range(len(images))]
-        )
+        targets = png_paths(path, len(images))
         for image, target in zip(images, targets):
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, format="PNG")
             write_bytes_atomic(target, buffer.getvalue())
         return targets
+
+
+def png_paths(path: str | Path, count: int) -> list[Path]:
+    """Where :meth:`Puzzle.save_png` writes ``count`` puzzles: ``path``, or ``stem-0000.png``... for several."""
+    path = Path(path)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i:04d}{path.suffix or '.png'}") for i in range(count)]
 
 
 def _check_codes_header(header: Any, path: Path) -> None:

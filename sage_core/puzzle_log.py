@@ -212,6 +212,8 @@ def read_puzzle_log(path: str | Path) -> PuzzleLog:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(where, f"not valid JSON ({exc})") from None
+        except RecursionError:  # deeper than Python's stack: no record is
+            raise InputError(where, "not valid JSON (nested too deeply)") from None
 
     last = len(lines) - 1
     torn_line: int | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +43,8 @@ LOCK_FILE = ".lock"
 SHIPPED_FILE = "shipped.json"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+#: The name ``sage_core.atomic`` gives a file being written: ``.NAME.XXXXXXXX.tmp``.
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -67,6 +70,29 @@ def read_model(path: Path, model: type[ModelT]) -> ModelT:
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:3]
         )
         raise SageError(f"{path}: not a valid {path.name} ({problems})") from None
+
+
+#: What a checkpoint pointer (``checkpoints/last``, ``checkpoints/best``) may hold.
+CHECKPOINT_NAME = re.compile(r"^step-\d{8,}$")
+
+
+def read_pointer(pointer: Path) -> str | None:
+    """The checkpoint name in a pointer file, or None when there is no pointer.
+
+    Anything but ``step-NNNNNNNN`` is refused naming the file: a pointer is one name in its
+    own folder, never a path that leads elsewhere.
+    """
+    if not pointer.is_file():
+        return None
+    try:
+        with open(pointer, "rb") as handle:
+            text = handle.read(64).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None or not CHECKPOINT_NAME.match(text):
+        raise SageError(f"{pointer}: not a checkpoint pointer (it should hold one name like step-00000123); "
+                        "it is damaged: restore the run from a copy")
+    return text
 
 
 def utc_stamp(now: datetime | None = None) -> str:
@@ -194,6 +220,18 @@ class RunDirectory:
     def lock(self) -> RunLock:
         return RunLock(self.path)
 
+    def remove_temporary_files(self) -> list[Path]:
+        """Delete what atomic writes killed half way left (``.NAME.XXXXXXXX.tmp``); call holding the lock."""
+        removed = []
+        for folder in (self.path, self.checkpoints):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if _TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+        return removed
+
 
 def read_metrics_lines(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     """Records of a ``metrics.jsonl`` and the numbers of lines that are not valid records."""
@@ -225,8 +263,12 @@ class RunLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            raise SageError(f"{self.path.parent}: cannot train here ({exc.strerror or exc}); "
+                            "choose another --out, or copy the run somewhere writable") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

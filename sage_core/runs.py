@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sage_core.errors import SageError
-from sage_core.rundir import CONFIG_FILE, RunDirectory
+from sage_core.errors import SageError, UnknownCompressorError
+from sage_core.rundir import CONFIG_FILE, RunDirectory, read_pointer
 
 if TYPE_CHECKING:  # pragma: no cover
     from sage_core.contract import PuzzleCompressor
     from sage_core.plugins import PluginRegistry
     from sage_core.run_files import RunConfig
+    from sage_core.specs import CompressorSpec
 
 
 @dataclass(frozen=True)
@@ -111,22 +112,45 @@ def checkpoint_weights(run_dir: str | Path, which: Literal["best", "last"] = "be
     folder = RunDirectory(run_dir).checkpoints
     for name in (which, "last") if which == "best" else (which,):
         pointer = folder / name
-        if pointer.is_file():
-            stem = pointer.read_text(encoding="utf-8", errors="replace").strip()
+        stem = read_pointer(pointer)
+        if stem is not None:
             weights = folder / f"{stem}.safetensors"
-            if "/" not in stem and weights.is_file():
+            if weights.is_file():
                 return weights
             raise SageError(f"{pointer} names {stem!r}, which is not a checkpoint in {folder}")
     raise SageError(f"{run_dir}: no checkpoint yet (no {folder / which}); train or resume it with `sage train`")
 
 
-def compressor_class(config: RunConfig, registry: PluginRegistry | None = None) -> type[PuzzleCompressor]:
+def compressor_class(config: RunConfig, registry: PluginRegistry | None = None,
+                     run_dir: str | Path | None = None) -> type[PuzzleCompressor]:
     """The installed class of a run's compressor, by its registered id."""
     if registry is None:
         from sage_core.plugins import load_plugins
 
         registry = load_plugins()
-    return registry.compressor(config.compressor_id).load()
+    return run_compressor_spec(config, registry, run_dir).load()
+
+
+def run_compressor_spec(config: RunConfig, registry: PluginRegistry, run_dir: str | Path | None = None) -> CompressorSpec:
+    """The registered spec of a run's compressor; when there is none, one line saying why.
+
+    A run of a blocked or broken plugin is not loaded by any other route: the error names
+    the plugin and what keeps it out.
+    """
+    try:
+        return registry.compressor(config.compressor_id)
+    except UnknownCompressorError as exc:
+        where = f"{run_dir}: " if run_dir is not None else ""
+        record = next((r for r in registry.records if config.plugin and r.name == config.plugin), None)
+        if record is not None and record.status == "blocked":
+            raise UnknownCompressorError(
+                f"{where}made by compressor {config.compressor_id!r} of {record.name}, which is blocked "
+                "(SAGE_DISABLE_PLUGINS or SAGE_LOAD_PLUGINS); unblock it to use this run") from None
+        if record is not None and record.status == "error":
+            raise UnknownCompressorError(
+                f"{where}made by compressor {config.compressor_id!r} of {record.name}, which failed to load "
+                f"({record.error}); see `sage plugins`") from None
+        raise UnknownCompressorError(f"{where}{exc}") from None
 
 
 def check_compressor_version(run_dir: str | Path, config: RunConfig, cls: type[PuzzleCompressor]) -> None:
@@ -169,7 +193,7 @@ def load_compressor(
 
     run = RunDirectory(run_dir)
     config = run.config()
-    cls = compressor_class(config, registry)
+    cls = compressor_class(config, registry, run.path)
     check_compressor_version(run.path, config, cls)
     try:
         model_config = resolve_config(cls.Config, config.config)

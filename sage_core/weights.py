@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
-from sage_core.atomic import save_atomic
+from sage_core.atomic import write_bytes_atomic
 from sage_core.errors import SageError
 
 
 def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """``model``'s state dict as safetensors (tensors copied to CPU, sharing undone), atomically."""
+    """``model``'s state dict as safetensors (tensors copied to CPU, sharing undone), atomically.
+
+    Serialized in memory first, so a full disk is an ``OSError`` naming ``path``.
+    """
     tensors = {key: value.detach().to("cpu").clone().contiguous() for key, value in model.state_dict().items()}
-    save_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    write_bytes_atomic(path, save(tensors, metadata=metadata))
 
 
 def load_weights(model: nn.Module, path: Path) -> None:

@@ -49,8 +49,8 @@ def model_codec(compressor: PuzzleCompressor) -> Codec:
     """The encode-then-decode path of a compressor in eval mode, every result checked."""
 
     def codec(x: Tensor) -> tuple[Tensor, Tensor]:
-        codes = compressor.checked_codes(compressor.encode_codes(x.to(compressor.device)), len(x))
-        return codes, compressor.checked_reconstruction(compressor.decode_codes(codes), len(x))
+        codes = compressor.encode_checked(x)
+        return codes, compressor.decode_checked(codes)
 
     return codec
 

@@ -31,19 +31,27 @@ def _load_puzzles(path: Path) -> Any:  # -> Puzzle
 
 
 def check_output(out: Path, inputs: tuple[Path, ...] = (), force: bool = False) -> None:
-    """Refuse an output path that would destroy something: an input, a folder, a file without --force."""
-    for source in inputs:
-        if source.exists() and out.exists() and out.resolve() == source.resolve():
-            raise InputError(out, "is one of the inputs; choose another --out (inputs are never overwritten)")
+    """Refuse an output path that would destroy something or cannot be written, before any work.
+
+    An input is never replaced, nor a folder; another existing file only with ``--force``.
+    """
+    from sage_core.atomic import check_writable_folder
+
+    if any(_same_file(out, source) for source in inputs):
+        raise InputError(out, "is one of the inputs; choose another --out (inputs are never overwritten)")
     if out.is_dir():
         raise InputError(out, "is a folder; --out names the puzzle file to write (e.g. puzzles.npz)")
     if out.exists() and not force:
         raise InputError(out, "already exists; pass --force to replace it")
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise InputError(out, f"cannot be created: {parent} is a file, not a folder")
+    check_writable_folder(out.parent, out)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file (the same path, a symlink or a hard link to it)."""
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 @click.command("encode")
@@ -62,7 +70,7 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, 
     FILE#INDEX in the puzzle metadata. An unreadable file is reported and skipped;
     the others are still encoded, and the exit status is 1.
     """
-    from sage_core.puzzle import concatenate
+    from sage_core.puzzle import concatenate, png_paths
 
     check_output(out, files, force)
     compressor = _load(model, runs_root)
@@ -78,11 +86,16 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, 
     if not puzzles:
         raise click.exceptions.Exit(1)
     batch = concatenate(puzzles)
+    pngs = png_paths(out.with_suffix(".png"), len(batch)) if png else []
+    for target in pngs:  # checked before anything is written: all or nothing
+        if target == out:
+            raise InputError(out, "--png would write its picture over --out; give --out a .npz name")
+        check_output(target, files, force)
     _write(lambda: batch.save(out), out)
     click.echo(f"wrote {len(batch)} puzzle(s) from {len(puzzles)} file(s) to {out}")
     if png:
-        written = _write(lambda: batch.save_png(out.with_suffix(".png")), out)
-        click.echo(f"wrote {len(written)} PNG file(s) next to {out}")
+        _write(lambda: batch.save_png(out.with_suffix(".png")), out)
+        click.echo(f"wrote {len(pngs)} PNG file(s) next to {out}")
     if text:
         click.echo(batch.to_text())
     if failed:
@@ -129,11 +142,16 @@ def source_groups(sources: tuple[str, ...], n: int) -> list[tuple[str, list[int]
 
 
 def output_names(groups: list[tuple[str, list[int]]]) -> list[str]:
-    """A distinct, safe file name (no folders, no suffix) for each group's output."""
+    """A distinct, safe file name (no folders, no dots, no suffix) for each group's output.
+
+    Sources come from puzzle metadata, which anyone can write: ``../x`` or ``/etc/passwd``
+    must name a file inside ``--out``. Dots go too, since a modality adds its own suffix
+    (``take.1`` and ``take.2`` would both become ``take.wav``).
+    """
     names: list[str] = []
     for source, _ in groups:
         stem = Path(source.replace("\\", "/")).stem
-        stem = re.sub(r"[^\w.-]+", "_", stem).strip(".") or "puzzle"
+        stem = re.sub(r"[^\w-]+", "_", stem).strip("_-") or "puzzle"
         name, n = stem, 1
         while name in names:
             n += 1
@@ -147,61 +165,81 @@ def output_names(groups: list[tuple[str, list[int]]]) -> list[str]:
 @click.argument("puzzles", type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out", required=True, type=click.Path(path_type=Path),
               help="Output file (one source) or folder (one file per source).")
-@click.option("--force", is_flag=True, help="Replace outputs that exist already.")
+@click.option("--force", is_flag=True, help="Replace outputs that exist already (never the puzzle file).")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
 def decode_command(model: str, puzzles: Path, out: Path, force: bool, runs_root: Path) -> None:
     """Decode a puzzle file (.npz) or puzzle log (.jsonl) with MODEL into something to look at or listen to.
 
     Puzzles from one source file become one output (e.g. one WAV for a long
     recording). With several sources, --out is a folder and each source gets its own file.
+    Outputs are written only once all of them are made: a failure leaves nothing behind.
     """
+    from sage_core.atomic import check_writable_folder
+
     puzzle = _load_puzzles(puzzles)
+    groups = source_groups(puzzle.meta.sources, len(puzzle))
+    single = len(groups) == 1 and out.suffix != "" and not out.is_dir()
+    if not single and out.exists() and not out.is_dir():
+        raise InputError(out, f"is a file, but {len(groups)} sources need a folder; choose a folder for --out")
+    folder = out.parent if single else out
+    check_writable_folder(folder, out)
     compressor = _load(model, runs_root)
     try:
         reconstruction = compressor.decode(puzzle)
     except InputError as exc:
         raise InputError(puzzles, exc.problem) from None
-    groups = source_groups(puzzle.meta.sources, len(puzzle))
-    single = len(groups) == 1 and out.suffix != "" and not out.is_dir()
-    if not single and out.exists() and not out.is_dir():
-        raise InputError(out, f"is a file, but {len(groups)} sources need a folder; choose a folder for --out")
     targets = [out] if single else [out / name for name in output_names(groups)]
     modality = compressor.modality
     written: list[Path] = []
-    with _staging(out if not single else out.parent) as staging:
-        staged = []
-        for (source, indices), target in zip(groups, targets):
-            files = _write(lambda: modality.write_output(reconstruction[indices], staging / target.name), target)
-            staged += [(Path(f), target.parent / Path(f).name) for f in files]
-        clashes = [final for _, final in staged if final.exists()]
-        if clashes and not force:
-            raise InputError(clashes[0], "already exists; pass --force to replace it")
+    with _staging(folder) as staging:
+        staged: list[tuple[Path, Path]] = []
+        taken: set[str] = set()
+        for number, ((_, indices), target) in enumerate(zip(groups, targets)):
+            own = staging / str(number)  # each source its own folder: a modality's names cannot collide
+            own.mkdir()
+            files = _write(lambda: modality.write_output(reconstruction[indices], own / target.name), target)
+            for made in map(Path, files):
+                final = folder / _unused_name(made.name, taken)
+                taken.add(final.name)
+                staged.append((made, final))
+        for _, final in staged:
+            if _same_file(final, puzzles):
+                raise InputError(final, "is the puzzle file being decoded; choose another --out")
+            if final.exists() and not force:
+                raise InputError(final, "already exists; pass --force to replace it")
+        folder.mkdir(parents=True, exist_ok=True)
         for made, final in staged:
-            final.parent.mkdir(parents=True, exist_ok=True)
             _write(lambda: made.replace(final), final)
             written.append(final)
     for path in written:
         click.echo(f"wrote {path}")
 
 
+def _unused_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``stem-2.suffix``... when an earlier output of this decode took it."""
+    stem, dot, suffix = name.partition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{suffix}"
+    return candidate
+
+
 class _staging:
     """A scratch folder beside the outputs, so a decode that fails half way leaves nothing behind."""
 
-    def __init__(self, near: Path) -> None:
-        self.near = near
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
     def __enter__(self) -> Path:
         import tempfile
 
-        parent = self.near if self.near.is_dir() else self.near.parent
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir():
-            raise InputError(self.near, f"cannot be created: {parent} is a file, not a folder")
+        from sage_core.atomic import nearest_existing
+
         try:
-            self.path = Path(tempfile.mkdtemp(prefix=".sage-decode-", dir=parent))
+            self.path = Path(tempfile.mkdtemp(prefix=".sage-decode-", dir=nearest_existing(self.folder)))
         except OSError as exc:
-            raise InputError(parent, f"cannot be written ({exc.strerror or exc})") from None
+            raise InputError(self.folder, f"cannot be written ({exc.strerror or exc})") from None
         return self.path
 
     def __exit__(self, *exc: object) -> None:

@@ -25,6 +25,10 @@ def compare_command(refs: tuple[str, ...], as_json: bool, report: Path | None, r
     from sage_core.compare.loading import has_evaluation, label_runs, load_run, resolve_runs
     from sage_core.compare.table import comparison, print_table
 
+    if report is not None:
+        from sage_core.atomic import check_writable_folder
+
+        check_writable_folder(report)  # before any run is evaluated, not after
     registry = get_registry()
     run_dirs = resolve_runs(refs, registry, runs_root)
     for run_dir in run_dirs:

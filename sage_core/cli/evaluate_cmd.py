@@ -33,14 +33,18 @@ def evaluate_command(run: str, split: str, data: Path | None, end_to_end: bool |
     from sage_core.rundir import RunDirectory
     from sage_core.runs import resolve_run
 
+    from sage_core.atomic import check_writable_folder
+
     registry = get_registry()
     run_dir = writable_copy(resolve_run(run, registry, root=runs_root), runs_root)
+    check_writable_folder(run_dir)  # the evaluation is saved there: say so now, not after measuring
+    summary = RunDirectory(run_dir).summary()  # a damaged one is refused before anything is written
     evaluation = evaluate_with_progress(run_dir, registry=registry, split=split, data=data, end_to_end=end_to_end,
                                         probes=probes)
     if as_json:
         click.echo(json.dumps(evaluation.model_dump(mode="json"), indent=2, sort_keys=True))
     else:
-        print_evaluation(evaluation, RunDirectory(run_dir).summary())
+        print_evaluation(evaluation, summary)
         click.echo(f"wrote {evaluation_path(RunDirectory(run_dir), data)}")
 
 

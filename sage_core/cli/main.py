@@ -6,6 +6,7 @@ Every command module is imported here, but none imports torch at module level, s
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -15,7 +16,7 @@ from sage_core.errors import SageError
 
 
 class SageGroup(click.Group):
-    """Shows a ``SageError`` as one clear line (exit 2) instead of a traceback."""
+    """Shows a ``SageError``, or the system refusing a file, as one clear line (exit 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -23,6 +24,19 @@ class SageGroup(click.Group):
         except SageError as exc:
             click.echo(f"sage: error: {exc}", err=True)
             ctx.exit(2)
+        except BrokenPipeError:  # the reader of our output left (`sage show x | head`): not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
+        except OSError as exc:  # a full disk, a read-only folder, a path through a file: the system's words
+            click.echo(f"sage: error: {os_error_line(exc)}", err=True)
+            ctx.exit(2)
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: PROBLEM`` for an ``OSError``, naming the file when the system said which."""
+    problem = exc.strerror or str(exc) or type(exc).__name__
+    names = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    return f"{' -> '.join(names)}: {problem}" if names else problem
 
 
 @click.group(cls=SageGroup, context_settings={"help_option_names": ["-h", "--help"]})

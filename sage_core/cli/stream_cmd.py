@@ -92,6 +92,10 @@ def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], h
     from sage_core.streaming.api import StreamOptions, open_stream
     from sage_core.streaming.outputs import close_sinks, infer_format, open_sinks, write_all
 
+    if out is not None:  # before any model loads: a stream that cannot be saved should not start
+        from sage_core.atomic import check_writable_folder
+
+        check_writable_folder(out if out.is_dir() or out.suffix == "" else out.parent, out)
     options = StreamOptions(hop=hop, speed=speed, every=every, max_fps=max_fps, duration=duration,
                             queue_size=queue_size, pcm_rate=pcm_rate, pcm_channels=pcm_channels,
                             pcm_format=pcm_format, frame_rate=frame_rate, block_seconds=block_seconds,
@@ -104,8 +108,10 @@ def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], h
     sinks: dict[str, list[Any]] = {}
     previous: dict[int, Any] = {}
     written: list[Path] = []
+    opened = False  # a stream whose outputs were refused reports nothing but the refusal
     try:
-        sinks = open_sinks(session.sources, session.clock, fmt, out)
+        sinks = open_sinks(session.sources, session.clock, fmt, out, inputs=_replayed_files(source, *(s for _, s in also)))
+        opened = True
         previous = _stop_on_signals(session)
         labels = ", ".join(s.label for s in session.sources)
         click.echo(f"stream: {labels} on the {session.clock} clock; Ctrl-C to stop", err=True)
@@ -120,7 +126,14 @@ def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], h
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         written = close_sinks(sinks)
-        _report(session, written, stats_path)
+        if opened:
+            _report(session, written, stats_path)
+
+
+def _replayed_files(*sources: str) -> tuple[Path, ...]:
+    """The existing files among SOURCE arguments (``PATH`` or ``SENSOR:PATH``): outputs must never be these."""
+    candidates = [Path(part) for source in sources if source != "-" for part in (source, source.partition(":")[2]) if part]
+    return tuple(path for path in candidates if path.is_file())
 
 
 def _sensor_row(spec: Any) -> dict[str, Any]:

@@ -90,6 +90,8 @@ def read_arc_task(path: str | Path) -> ArcTask:
         raise InputError(path, "no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(path, f"not a readable ARC task JSON file ({exc})") from None
+    except RecursionError:  # nested deeper than Python's stack: no ARC task is
+        raise InputError(path, "not a readable ARC task JSON file (nested too deeply)") from None
     return parse_arc_task(data, path.stem, str(path))
 
 
@@ -177,9 +179,12 @@ def read_manifest(directory: str | Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"unreadable export manifest ({exc})") from None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(path, f"unreadable export manifest ({exc or type(exc).__name__})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(path, "unreadable export manifest (not a JSON object)")
+    return manifest
 
 
 def load_arc_puzzles(path: str | Path) -> ArcTaskPuzzles:

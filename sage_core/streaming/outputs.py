@@ -143,16 +143,25 @@ def output_paths(out: Path | None, fmt: str, labels: list[str]) -> list[Path | N
 
 
 def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | None,
-               stdout: TextIO | None = None) -> dict[str, list[Any]]:
-    """The sinks of each source (by label), created in order; on failure the opened ones are closed."""
-    from sage_core.errors import SageError
+               stdout: TextIO | None = None, inputs: tuple[Path, ...] = ()) -> dict[str, list[Any]]:
+    """The sinks of each source (by label), created in order; on failure the opened ones are closed.
+
+    ``inputs`` (the files being replayed) are never written: an output naming one is refused.
+    """
+    from sage_core.atomic import check_writable_folder
+    from sage_core.errors import InputError, SageError
 
     if fmt not in FORMATS:
         raise SageError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
     paths = output_paths(out, fmt, [source.label for source in sources])
     for path in paths:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is None:
+            continue
+        for written in (path, path.with_suffix(".jsonl")) if fmt == "npz" else (path,):
+            if any(_same_file(written, source) for source in inputs):
+                raise InputError(written, "is the file being streamed; choose another --out (inputs are never overwritten)")
+        check_writable_folder(path.parent, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     sinks: dict[str, list[Any]] = {}
     try:
         for source, path in zip(sources, paths):
@@ -168,6 +177,13 @@ def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | No
         close_sinks(sinks)
         raise
     return sinks
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def write_all(session: Any, sinks: dict[str, list[Any]]) -> None:

@@ -5,13 +5,16 @@ no pickle, with metadata naming the compressor) and ``step-00000123.state.pt``
 (optimizer, loop position and every RNG, read with
 ``torch.load(weights_only=True)``). Each file is written atomically, and only then are
 the text pointers ``last`` / ``best`` moved to the new name, so a pointer always names a
-complete pair. Files no pointer names are pruned.
+complete pair. Files no pointer names are pruned, and only after the pointers moved, so
+a write that fails (a full disk) leaves the previous checkpoint and its pointers as they were.
+Both files are serialized in memory first: a failing write is then a plain ``OSError``
+naming the file (torch and safetensors report a full disk in words of their own).
 """
 
 from __future__ import annotations
 
+import io
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from sage_core.atomic import save_atomic, write_text_atomic
+from sage_core.atomic import write_bytes_atomic, write_text_atomic
 from sage_core.errors import SageError
-from sage_core.rundir import CHECKPOINTS_DIR
+from sage_core.rundir import CHECKPOINT_NAME, CHECKPOINTS_DIR, read_pointer
 from sage_core.weights import load_weights, save_weights
-
-_NAME = re.compile(r"^step-(\d{8})$")
 #: What a trainer state must hold for a resume.
 _STATE_KEYS = frozenset({"step", "epoch", "batch_in_epoch", "samples_seen", "best_val_loss", "last_val_step",
                          "wall_s", "optimizer", "rng"})
@@ -79,8 +80,8 @@ class CheckpointStore:
         self.folder = Path(run_dir) / CHECKPOINTS_DIR
 
     def pointer(self, which: str) -> str | None:
-        path = self.folder / which
-        return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+        """The checkpoint ``last`` or ``best`` names (None: none yet); a damaged pointer is a ``SageError``."""
+        return read_pointer(self.folder / which)
 
     def save(
         self,
@@ -93,7 +94,9 @@ class CheckpointStore:
         """Write the pair for ``step``, then move ``last`` (and ``best``) to it."""
         name = checkpoint_name(step)
         save_weights(model, self.folder / f"{name}.safetensors", metadata)
-        save_atomic(self.folder / f"{name}.state.pt", lambda tmp: torch.save(trainer_state, tmp))
+        buffer = io.BytesIO()
+        torch.save(trainer_state, buffer)
+        write_bytes_atomic(self.folder / f"{name}.state.pt", buffer.getvalue())
         if is_best:
             write_text_atomic(self.folder / "best", name + "\n")
         write_text_atomic(self.folder / "last", name + "\n")
@@ -108,7 +111,7 @@ class CheckpointStore:
                 path.unlink(missing_ok=True)
                 continue
             stem = path.name.split(".", 1)[0]
-            if _NAME.match(stem) and stem not in keep:
+            if CHECKPOINT_NAME.match(stem) and stem not in keep:
                 path.unlink(missing_ok=True)
 
     def load_last(self, model: nn.Module) -> dict[str, Any] | None:
@@ -116,8 +119,12 @@ class CheckpointStore:
         name = self.pointer("last")
         if name is None:
             return None
-        load_weights(model, self.folder / f"{name}.safetensors")
-        state_path = self.folder / f"{name}.state.pt"
+        weights_path, state_path = self.folder / f"{name}.safetensors", self.folder / f"{name}.state.pt"
+        for path in (weights_path, state_path):
+            if not path.is_file():
+                raise SageError(f"{self.folder / 'last'}: names {name}, but {path.name} is missing; the checkpoint "
+                                "is damaged: resume from a copy, or start a new run")
+        load_weights(model, weights_path)
         try:
             state = torch.load(state_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - torch raises several types for damaged files

@@ -12,6 +12,7 @@ part of training: the caller (``sage train``) evaluates the finished run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import time
@@ -106,35 +107,63 @@ def _claimed(plan: TrainingPlan) -> Iterator[None]:
     - A resume that fails before a new checkpoint leaves the run exactly as it was (its
       files restored byte for byte), so a finished run stays finished and findable.
     - Otherwise ``summary.json`` says the run failed and how to resume it.
+
+    Files a killed writer left half written (``.*.tmp``) are removed first. A file the system
+    refused to write (a full disk, a read-only folder) ends the run as one ``SageError``
+    naming the file and the last complete checkpoint, which stays as it was.
     """
     run = plan.run
     if not plan.resuming and run.config_path.exists():
         raise SageError(f"{run.path} already holds a run; continue it with --resume {run.path} or choose another --out")
+    run.remove_temporary_files()
     created = not plan.resuming and not any(p.name != ".lock" for p in run.path.iterdir())
     saved = {path: path.read_bytes() for path in (run.config_path, run.summary_path, run.metrics_path,
                                                   run.data_report_path) if path.is_file()}
     last = _last_pointer(run.checkpoints)
-    run.write_config(plan.record)
     try:
+        run.write_config(plan.record)
         yield
     except BaseException as exc:
         moved = _last_pointer(run.checkpoints) != last
-        if created and _last_pointer(run.checkpoints) is None:
-            _remove_new_run(run.path)
-        elif plan.resuming and not moved:
-            for path in (run.config_path, run.summary_path, run.metrics_path, run.data_report_path):
-                if path in saved:
-                    write_bytes_atomic(path, saved[path])
-                else:
-                    path.unlink(missing_ok=True)
-        else:
-            _write_failed(plan, exc)
+        try:
+            if created and _last_pointer(run.checkpoints) is None:
+                _remove_new_run(run.path)
+            elif plan.resuming and not moved:
+                for path in (run.config_path, run.summary_path, run.metrics_path, run.data_report_path):
+                    if path in saved:
+                        write_bytes_atomic(path, saved[path])
+                    else:
+                        path.unlink(missing_ok=True)
+            else:
+                _write_failed(plan, exc)
+        except OSError:  # the disk that failed the run may refuse this too; the error below says what to do
+            pass
+        if isinstance(exc, OSError):
+            raise SageError(_write_failure(plan, exc, created)) from None
         raise
 
 
-def _last_pointer(checkpoints: Path) -> str | None:
+def _last_pointer(checkpoints: Path) -> bytes | None:
+    """The ``last`` pointer's bytes, to see whether it moved (damaged or not: that is for loading to say)."""
     pointer = checkpoints / "last"
-    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    try:
+        return pointer.read_bytes() if pointer.is_file() else None
+    except OSError:
+        return None
+
+
+def _write_failure(plan: TrainingPlan, exc: OSError, created: bool) -> str:
+    """One line for a file the system would not write: which file, why, and what is kept."""
+    where = str(exc.filename) if exc.filename is not None else str(plan.run.path)
+    refused_write = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+    problem = f"{where}: cannot be written ({exc.strerror})" if refused_write else f"{where}: {exc.strerror or exc}"
+    last = _last_pointer(plan.run.checkpoints)
+    if last is None:
+        kept = "the run had no checkpoint yet" + (", so its folder was removed" if created else "")
+        return f"{problem}; {kept}"
+    name = last.decode("ascii", "replace").strip()
+    return (f"{problem}; the last complete checkpoint, {name}, is kept: make room, then "
+            f"`sage train --resume {plan.run.path}`")
 
 
 def _remove_new_run(path: Path) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sage_core.config import check_seed, resolve_config
-from sage_core.errors import ConfigError
+from sage_core.errors import ConfigError, SageError, warn_input
 from sage_core.run_files import RunConfig, RunSummary
 from sage_core.rundir import RunDirectory, default_run_dir
-from sage_core.runs import check_compressor_version
+from sage_core.runs import check_compressor_version, run_compressor_spec
 from sage_core.training.job import TrainingJob
 from sage_core.training.request import TrainingRequest
 
@@ -61,12 +61,17 @@ def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size
         raise ConfigError("name a compressor id to train, or --resume RUN_DIR")
     if stored is not None and compressor_id != stored.compressor_id:
         raise ConfigError(f"{request.resume} is a run of {stored.compressor_id!r}, not {compressor_id!r}")
-    spec = registry.compressor(compressor_id)
+    spec = run_compressor_spec(stored, registry, resumed.path) if stored and resumed else registry.compressor(compressor_id)
     cls = spec.load()
     if stored is not None:
         check_compressor_version(request.resume, stored, cls)
 
     overrides = [*request.overrides, *request.limit_overrides()]
+    if stored is not None and resumed is not None:
+        try:
+            resolve_config(cls.Config, stored.config)
+        except SageError as exc:
+            raise SageError(f"{resumed.config_path}: its config does not fit {cls.id} ({exc})") from None
     config = resolve_config(cls.Config, stored.config if stored else None, request.config_path, overrides)
     seed = check_seed(stored.seed if stored else request.seed,
                       f"{resumed.config_path}: seed" if resumed is not None else "--seed")
@@ -123,5 +128,14 @@ def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size
         versions={"sage-core": sage_core.__version__, **({spec.plugin: plugin_version} if spec.plugin else {})},
         launched_at=time.time(),
     )
-    prior = resumed.summary() if resumed is not None and resumed.summary_path.is_file() else None
+    prior = _prior_summary(resumed) if resumed is not None else None
     return TrainingPlan(run, record, job, resuming=resumed is not None, prior_summary=prior)
+
+
+def _prior_summary(run: RunDirectory) -> RunSummary | None:
+    """A resumed run's summary; a damaged one is reported and left for the resume to replace."""
+    try:
+        return run.summary()
+    except SageError as exc:
+        warn_input(run.summary_path, f"{str(exc).removeprefix(f'{run.summary_path}: ')}; the resumed run writes a new one")
+        return None

@@ -67,7 +67,7 @@ class TrainingProgress:
 
     def message(self, text: str) -> None:
         if self._bar is not None:
-            self._bar.console.print(text)
+            self._bar.console.print(text, markup=False, highlight=False)
         elif self.mode == "log":
             print(text, flush=True)
 

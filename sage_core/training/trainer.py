@@ -27,7 +27,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subse
 
 from sage_core.contract import CompressorOutput, PuzzleCompressor
 from sage_core.data import DataReport, DataSplits, cache_dir
-from sage_core.errors import BadDataError, ConfigError, SageError
+from sage_core.errors import BadDataError, ConfigError, SageError, warn_input
 from sage_core.grid import NUM_CODES
 from sage_core.run_files import RunSummary
 from sage_core.rundir import MetricsLog, RunDirectory
@@ -156,8 +156,10 @@ class Trainer:
         mode: ProgressMode = self.job.progress if ctx.is_main else "off"  # type: ignore[assignment]
         self.progress = TrainingProgress(mode, self.total_steps, self.step)
         if self.metrics is not None and self.metrics.dropped_lines:
-            lines = ", ".join(map(str, self.metrics.dropped_lines[:5]))
-            self.progress.message(f"{self.run.metrics_path}: dropped unreadable line(s) {lines} on resume")
+            dropped = self.metrics.dropped_lines
+            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            warn_input(self.run.metrics_path, f"line(s) {', '.join(map(str, dropped[:5]))}{more} are not metrics "
+                                              "records; left out of the resumed log")
         self.started = last_ckpt = time.monotonic()
         self.side_s = 0.0  # seconds spent validating and checkpointing, not training
         window = Window(ctx.device)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sage_core import AudioBlock, InputError, ReplaySensor, SageError, Sensor, SensorOptions
+from sage_core import AudioBlock, InputError, ReplaySensor, SageError, Sensor, SensorOptions, warn_input
 
 MIC_EXTRA = "pip install 'sage-audio-puzzle[mic]'"
 #: Raw sample layouts ``sage stream MODEL - --pcm-format`` reads: numpy dtype and full scale.
@@ -55,6 +55,11 @@ class AudioFileSensor(ReplaySensor):
             raise InputError(self.path, f"not readable audio ({exc})") from None
         if self._info.frames == 0:
             raise InputError(self.path, "contains no audio samples")
+        from sage_audio_puzzle.riff import find_truncation
+
+        truncation = find_truncation(self.path)
+        if truncation is not None:  # as `sage encode` says of the same file
+            warn_input(self.path, truncation.describe() + "; streaming what is there")
 
     def run(self, emit: Any, stop: threading.Event) -> None:
         import numpy as np
@@ -113,7 +118,10 @@ class PcmStdinSensor(Sensor):
                 continue
             chunk = os.read(fd, want)
             if not chunk:
-                return  # end of input; a trailing partial frame is not a sample
+                if pending:  # a partial frame is not a sample: say what was left out
+                    warn_input("stdin", f"its last {len(pending)} byte(s) are not a whole {channels}-channel "
+                                        f"{self.options.pcm_format} frame ({frame_bytes} bytes); they were dropped")
+                return
             pending += chunk
             usable = len(pending) - len(pending) % frame_bytes
             if usable == 0:
