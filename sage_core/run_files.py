@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: ``summary.json`` statuses of a run that trained to its end (a step or time limit counts).
+#: ``summary.json`` statuses of a run that trained to its end: ``finished`` ran its planned
+#: steps (epochs, or ``train.max_steps``); ``stopped`` was cut by its time cap (``train.max_minutes``).
 FINISHED_STATUSES = ("finished", "stopped")
 #: The three codecs every evaluation measures, in the order tables show them.
 CODEC_KINDS = ("trained", "untrained", "baseline")

@@ -86,7 +86,8 @@ def load(run_dir: Path, which: str = "best", registry=None):
 def test_max_steps_and_max_minutes_stop_cleanly_with_a_checkpoint(registry, tmp_path) -> None:
     by_steps = train(registry, tmp_path / "steps", max_steps=3)
     summary = json.loads((by_steps / "summary.json").read_text())
-    assert (summary["status"], summary["stop_reason"], summary["steps"]) == ("stopped", "max_steps", 3)
+    # The planned steps ran: finished, whatever the machine; only the clock cap stops a run early.
+    assert (summary["status"], summary["stop_reason"], summary["steps"]) == ("finished", None, 3)
     assert (by_steps / "checkpoints" / "last").read_text().strip() == "step-00000003"
     assert read_lines(by_steps / "metrics.jsonl")[-1]["split"] == "validation"
 

@@ -70,9 +70,9 @@ def print_evaluation(evaluation: Any, summary: Any = None) -> None:
                       f"(1 thread), {evaluation.encode_throughput_per_s:.0f} samples/s at batch 64")
     if evaluation.probes is not None:
         print_probes(evaluation.probes, console)
-    if summary is not None and summary.stop_reason:
-        console.print(f"training stopped by {summary.stop_reason} after {summary.steps} of {summary.total_steps} "
-                      "planned steps: the result depends on this machine's speed", style="bold")
+    if summary is not None and summary.stop_reason == "max_minutes":
+        console.print(f"training stopped by its time cap (train.max_minutes) after {summary.steps} of "
+                      f"{summary.total_steps} planned steps: the result depends on this machine's speed", style="bold")
     console.print(escape(f"figures: {', '.join(evaluation.figures)}"))
 
 

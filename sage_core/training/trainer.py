@@ -405,7 +405,7 @@ class Trainer:
         return True
 
     def _summary(self, stop_reason: str | None, in_sync: bool, session_samples: int) -> dict[str, Any]:
-        completed = self.step >= self.tc.epochs * self.batches_per_epoch
+        completed = self.step >= self.total_steps  # the plan (epochs, or train.max_steps) ran to its end
         train_s = max(time.monotonic() - self.started - self.side_s, 1e-9)
         summary = RunSummary(
             status="finished" if completed else "stopped",
