@@ -18,16 +18,12 @@ import json
 import pkgutil
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
+from sage_core import SageError, write_bytes_atomic
 
-from sage_core import SageError, cached_arrays, write_bytes_atomic
-
-CORPUS_VERSION = 1
 #: Modules that open windows, print on import or are test suites, not documentation.
 SKIPPED_MODULES = frozenset(
     {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__",
@@ -36,23 +32,18 @@ SKIPPED_MODULES = frozenset(
 
 
 def cached_corpus(cache_dir: Path) -> dict[str, str]:
-    """``{module name: its docstrings joined}``, gathered once per Python version."""
-    path = cache_dir / "language_puzzle" / (
-        f"stdlib-docstrings-py{sys.version_info[0]}{sys.version_info[1]}-v{CORPUS_VERSION}.npz"
-    )
+    """``{module name: its docstrings joined}``, gathered once per Python version.
 
-    def gather_in_child() -> dict[str, np.ndarray]:
-        with tempfile.TemporaryDirectory() as scratch:
-            out = Path(scratch) / "corpus.json"
-            result = subprocess.run([sys.executable, "-m", "sage_language_puzzle.corpus", str(out)],
-                                    capture_output=True, text=True, timeout=600)
-            if result.returncode != 0:
-                raise SageError(f"gathering stdlib docstrings failed: {result.stderr.strip().splitlines()[-1:]}")
-            corpus = json.loads(out.read_text(encoding="utf-8"))
-        return {"names": np.array(list(corpus)), "texts": np.array(list(corpus.values()))}
-
-    arrays = cached_arrays(path, gather_in_child)
-    return dict(zip(arrays["names"].tolist(), arrays["texts"].tolist()))
+    A cache file that does not parse is gathered again, never trusted.
+    """
+    path = cache_dir / "language_puzzle" / f"stdlib-docstrings-py{sys.version_info[0]}{sys.version_info[1]}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(path.read_text(encoding="utf-8"))
+    result = subprocess.run([sys.executable, "-m", "sage_language_puzzle.corpus", str(path)],
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise SageError(f"gathering stdlib docstrings failed: {' '.join(result.stderr.split()[-30:])}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _quiet_import(name: str) -> ModuleType | None:

@@ -3,10 +3,10 @@
 The embedded default is the stdlib docstring corpus, split by top-level module
 (``email.message`` and ``email.parser`` land in the same split); it is unlabelled, since a
 module name cannot be a class shared by the splits. A user's folder of ``*.txt`` files is
-split by file; when every file lies in a sub-folder (``root/<class>/*.txt``), each window is
-labelled with its file's sub-folder, so the analyzer's probes can run. Each source is cut into consecutive windows; its last
-window is short and padded with ``END``. The training split gets extra windows cut short
-at random lengths, so the model learns where text ends.
+split by file; in ``root/<class>/*.txt`` each window is labelled with its sub-folder. Each
+source is cut into consecutive windows; its last window is short and padded with ``END``.
+The training split gets extra windows cut short at random lengths, so the model learns
+where text ends.
 """
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ def _splits_from_sources(sources: dict[str, tuple[str, bytes]], config: Language
 def stdlib_splits(config: LanguageConfig, cache_dir: Path, report: DataReport) -> DataSplits:
     corpus = cached_corpus(cache_dir)
     report.source = f"Python standard library docstrings ({len(corpus)} modules), split by top-level module"
-    sources = {
-        name: (split_of(name.split(".")[0]), text.encode("utf-8")) for name, text in corpus.items()
-    }
+    sources = {name: (split_of(name.split(".")[0]), text.encode("utf-8")) for name, text in corpus.items()}
     return _splits_from_sources(sources, config, report)
 
 

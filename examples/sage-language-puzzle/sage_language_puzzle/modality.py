@@ -34,42 +34,6 @@ from sage_language_puzzle.text import END, bytes_from_windows, read_text_bytes, 
 BASELINE_BYTES = 300
 
 
-def text_metrics(x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
-    """``(N, L)`` true and decoded symbols -> ``{name: (N,)}``."""
-    true_length, decoded_length = text_lengths(x), text_lengths(x_hat)
-    positions = torch.arange(x.shape[1], device=x.device).expand_as(x)
-    inside_both = positions < torch.minimum(true_length, decoded_length).unsqueeze(1)
-    correct = ((x == x_hat) & inside_both).sum(1).float()
-    longer = torch.maximum(true_length, decoded_length).float()
-    char_accuracy = torch.where(longer > 0, correct / longer.clamp(min=1), 1.0)
-    exact = (true_length == decoded_length) & (correct == true_length.float())
-    mse01 = ((x.float() - x_hat.float()) / END).pow(2).mean(1)
-    return {
-        "char_accuracy": char_accuracy,
-        "exact_window_accuracy": exact.float(),
-        "chars_per_puzzle": true_length.float(),
-        "correct_chars_per_puzzle": correct,
-        "mse01": mse01,
-    }
-
-
-def baseline_codec(x: Tensor) -> tuple[Tensor, Tensor]:
-    """``(N, L)`` symbols -> ``(codes (N, 30, 30), x_hat (N, L))``.
-
-    Each of the first 300 symbols (0-256, ``END`` included) becomes its three decimal
-    digits; the rest of a longer window is lost (decoded as ``END``).
-    """
-    head = torch.full((len(x), BASELINE_BYTES), END, dtype=torch.int64, device=x.device)
-    kept = min(BASELINE_BYTES, x.shape[1])
-    head[:, :kept] = x[:, :kept].long()
-    digits = torch.stack([head // 100, head // 10 % 10, head % 10], dim=-1)
-    codes = digits.reshape(len(x), 30, 30)
-    decoded = (digits * torch.tensor([100, 10, 1], device=x.device)).sum(-1)
-    x_hat = torch.full_like(x, END, dtype=torch.int64)
-    x_hat[:, :kept] = decoded[:, :kept]
-    return codes, x_hat
-
-
 class LanguageModality(Modality):
     """Text -> ``(W, window_bytes)`` int64 symbols (bytes 0-255, ``END`` = 256)."""
 
@@ -105,11 +69,32 @@ class LanguageModality(Modality):
         return text_folder_splits(self.config, Path(data_path), report)
 
     def reconstruction_metrics(self, x: Tensor, x_hat: Tensor) -> dict[str, Tensor]:
-        return text_metrics(x, x_hat)
+        """``(N, L)`` true and decoded symbols -> ``{name: (N,)}``."""
+        true_length, decoded_length = text_lengths(x), text_lengths(x_hat)
+        positions = torch.arange(x.shape[1], device=x.device).expand_as(x)
+        inside_both = positions < torch.minimum(true_length, decoded_length).unsqueeze(1)
+        correct = ((x == x_hat) & inside_both).sum(1).float()
+        longer = torch.maximum(true_length, decoded_length).float()
+        exact = (true_length == decoded_length) & (correct == true_length.float())
+        return {
+            "char_accuracy": torch.where(longer > 0, correct / longer.clamp(min=1), 1.0),
+            "exact_window_accuracy": exact.float(),
+            "chars_per_puzzle": true_length.float(),
+            "correct_chars_per_puzzle": correct,
+            "mse01": ((x.float() - x_hat.float()) / END).pow(2).mean(1),
+        }
 
     def baseline_codec(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Three decimal digits per symbol: the first 300 bytes of a window, losslessly."""
-        return baseline_codec(x)
+        """Each of a window's first 300 symbols (0-256, ``END`` included) as its three decimal
+        digits, losslessly; the rest of a longer window is lost (decoded as ``END``)."""
+        head = torch.full((len(x), BASELINE_BYTES), END, dtype=torch.int64, device=x.device)
+        kept = min(BASELINE_BYTES, x.shape[1])
+        head[:, :kept] = x[:, :kept].long()
+        digits = torch.stack([head // 100, head // 10 % 10, head % 10], dim=-1)
+        decoded = (digits * torch.tensor([100, 10, 1], device=x.device)).sum(-1)
+        x_hat = torch.full_like(x, END, dtype=torch.int64)
+        x_hat[:, :kept] = decoded[:, :kept]
+        return digits.reshape(len(x), GRID_SIZE, GRID_SIZE), x_hat
 
     def cell_intensity(self, x: Tensor) -> Tensor:
         """The byte value in [0, 1] (``END`` = 1) that each cell helps encode (group mean)."""
