@@ -33,26 +33,23 @@ def provenance(run_dir: Path, real: Path | None) -> dict[str, Any]:
     run = RunDirectory(run_dir)
     config, summary, evaluation = run.config(), run.summary(), run.evaluation()
     assert summary is not None and evaluation is not None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    commit = config.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                             text=True).stdout.strip()
     made = {
         "command": f"sage train {config.compressor_id}" + (f" --seed {config.seed}" if config.seed else ""),
         "seed": config.seed,
         "threads": summary.threads,
         "steps": summary.steps,
-        "commit": commit.strip(),
+        "commit": commit,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
         "versions": summary.versions,
         "trained_at": config.created,
-        "wall_s": summary.wall_s,
         "evaluations": {},
     }
-    base = evaluation.improvement["over_baseline"]
-    made["evaluations"][f"{evaluation.split} split"] = (
-        f"{evaluation.primary_metric} {base.trained:.4g} vs the baseline codec's {base.other:.4g} ({base.ratio:.3g}x)")
     if real is not None:
         on_real = evaluate_run(run.path, data=real)
         base, end = on_real.improvement["over_baseline"], (on_real.model_extra or {})["end_to_end_improvement"]
-        made["evaluations"]["real recordings"] = (
+        made["evaluations"]["real speech recordings (benchmarks/install_real_recordings.sh)"] = (
             f"{on_real.primary_metric} {base.trained:.4g} vs {base.other:.4g} ({base.ratio:.3g}x); end to end "
             f"{end['trained']:.4g} vs {end['other']:.4g} ({end['ratio']:.3g}x), {on_real.samples} windows")
     return made

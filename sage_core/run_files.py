@@ -44,6 +44,8 @@ class RunConfig(BaseModel):
     created: str = ""
     resumed: list[str] = Field(default_factory=list)
     sage_version: str = ""
+    #: The source commit when sage runs from a git checkout (``-dirty`` with local changes).
+    commit: str | None = None
 
 
 class RunSummary(BaseModel):

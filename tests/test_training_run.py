@@ -42,6 +42,11 @@ def test_a_run_directory_holds_everything_to_understand_and_resume_it(registry, 
     assert config["plugin"] == "sage-fixture-plugin" and config["plugin_version"]
     assert config["factory"] == "sage_fixture_plugin.toy:ToyCompressor"
     assert config["seed"] == 3 and config["nproc"] == 1 and config["device"] == "cpu"
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parents[1], capture_output=True,
+                          text=True).stdout.strip()
+    assert config["commit"].removesuffix("-dirty") == head  # the code that trained it, for provenance
     resolved = config["config"]
     assert resolved["channels"] == 4 and resolved["train"]["weight_decay"] == 0.5  # from the TOML file
     assert resolved["train"]["lr"] == 0.002  # -o wins over the TOML file

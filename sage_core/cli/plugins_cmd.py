@@ -63,7 +63,7 @@ def _describe_shipped_run(spec: object) -> None:
     run = RunDirectory(shipped)
     made = run.shipped() or {}
     click.echo(f"\ntrained weights ship with it ({shipped}):")
-    for key in ("command", "seed", "threads", "commit", "machine", "trained_at", "wall_s"):
+    for key in ("command", "seed", "threads", "commit", "machine", "trained_at"):
         if key in made:
             click.echo(f"  {key}: {made[key]}")
     evaluation = run.evaluation()

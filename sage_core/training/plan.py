@@ -50,6 +50,23 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def source_commit() -> str | None:
+    """The git commit sage_core runs from (``-dirty`` with uncommitted changes), or None outside a checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("-dirty" if dirty else "")) or None
+
+
 def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size: int, progress: str) -> TrainingPlan:
     """Resolve ``request``; raises a ``SageError`` for anything that would make the run fail early."""
     import sage_core
@@ -106,6 +123,7 @@ def plan_training(request: TrainingRequest, registry: PluginRegistry, world_size
         created=stored.created if stored else now,
         resumed=[*stored.resumed, now] if stored else [],
         sage_version=sage_core.__version__,
+        commit=source_commit(),
     )
     import json
 

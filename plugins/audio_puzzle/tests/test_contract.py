@@ -52,3 +52,24 @@ def test_encode_path_computes_no_gradients(tiny_config, varied_clips):
     x = _samples(varied_clips).requires_grad_(True)
     codes = model.encode_codes(x)
     assert codes.dtype == torch.int64 and not codes.requires_grad
+
+
+def test_the_shipped_run_loads_and_encodes_a_recording(tmp_path) -> None:
+    """The weights in the package fit this version of the model (re-ship after a version bump)."""
+    import numpy as np
+    import soundfile
+
+    from sage_core.plugins import load_plugins
+    from sage_core.rundir import RunDirectory
+    from sage_core.runs import load_compressor
+
+    spec = load_plugins().compressor("audio_puzzle")
+    shipped = spec.shipped_path()
+    assert shipped is not None, "sage-audio-puzzle ships its default run (benchmarks/ship_default_models.py)"
+    made = RunDirectory(shipped).shipped()
+    assert made and made["command"].startswith("sage train audio_puzzle") and RunDirectory(shipped).evaluation()
+    model = load_compressor(shipped)
+    talk = tmp_path / "talk.wav"
+    soundfile.write(talk, (0.3 * np.sin(2 * np.pi * 180 * np.arange(24_000) / 16_000)).astype(np.float32), 16_000)
+    puzzle = model.encode(model.modality.read_file(talk))
+    assert len(puzzle) == 2 and puzzle.meta.compressor_version == model.version

@@ -49,3 +49,14 @@ def test_contract_default_config_by_id(tmp_path, monkeypatch: pytest.MonkeyPatch
     """The registered default, on held-out crops of the embedded default data (generated here)."""
     monkeypatch.setenv("SAGE_CACHE_DIR", str(tmp_path))
     check_compressor("vision_puzzle")
+
+
+def test_the_shipped_run_loads_and_encodes_an_image(crops) -> None:
+    """The weights in the package fit this version of the model (re-ship after a version bump)."""
+    from sage_core.plugins import load_plugins
+    from sage_core.runs import load_compressor
+
+    shipped = load_plugins().compressor("vision_puzzle").shipped_path()
+    assert shipped is not None, "sage-vision-puzzle ships its default run (benchmarks/ship_default_models.py)"
+    model = load_compressor(shipped)
+    assert len(model.encode(crops[:2])) == 2
