@@ -18,6 +18,11 @@ chosen without looking at it, so it stays an honest held-out check.
     nice -n 10 python benchmarks/audio_data_recipe.py --real /tmp/real --train runs/r1 --steps 4000
     python benchmarks/audio_data_recipe.py --real /tmp/real --run runs/r1          # evaluate again
     python benchmarks/audio_data_recipe.py --table runs/r1 runs/r2                 # the markdown table
+    nice -n 10 python benchmarks/audio_data_recipe.py --real /tmp/real --ablation runs/recipes --steps 3000
+
+``--ablation OUT`` trains one run per row of ``RECIPES`` (each ingredient added to the one
+before, then the default recipe with each ingredient it leaves out) into ``OUT/<row>`` and
+prints the recipe table of docs/audio.md; a row already evaluated there is not trained again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,15 @@ import tempfile
 from pathlib import Path
 
 HELD_OUT_SOURCES = ("pyannote-audio",)
+_INGREDIENTS = ("noise", "gain", "band", "reverb", "babble")  # the default recipe, in the order the table adds them
+#: table row -> overrides of the default config: the data recipe grown one ingredient at a time.
+RECIPES: dict[str, tuple[str, ...]] = {
+    "1 words only": ("modality.phrases=0", "modality.augment=[]", "modality.augment_copies=0"),
+    "2 + sentences": ("modality.augment=[]", "modality.augment_copies=0"),
+    **{f"{3 + i} + {name}": (f"modality.augment={json.dumps(_INGREDIENTS[:i + 1])}",) for i, name in enumerate(_INGREDIENTS)},
+    **{f"{8 + i} default + {name}": (f"modality.augment={json.dumps(_INGREDIENTS + (name,))}",)
+       for i, name in enumerate(("narrowband", "loud", "file_end"))},
+}
 RESULT_FILE = "real_recordings_eval.json"
 
 
@@ -196,9 +210,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--table", nargs="+", type=Path, metavar="RUN", help="print the recipe table of these runs")
+    parser.add_argument("--ablation", type=Path, metavar="OUT", help="train and evaluate every row of RECIPES into OUT")
+    parser.add_argument("--rows", type=lambda v: {int(n) for n in v.split(",")}, metavar="N,N",
+                        help="with --ablation: only these rows (run two processes on two cores)")
     args = parser.parse_args()
     if args.table:
         print(table(args.table))
+        return
+    if args.ablation:
+        if args.real is None:
+            parser.error("--ablation needs --real DIR")
+        runs = []
+        for row, overrides in RECIPES.items():
+            if args.rows and int(row.split()[0]) not in args.rows:
+                continue
+            run = args.ablation / row.replace(" ", "_").replace("+", "plus")
+            if not (run / RESULT_FILE).exists():
+                print(f"== {row}: {' '.join(overrides)}", flush=True)
+                evaluate(train(run, args.steps, [*overrides, *args.overrides], args.seed), args.real)
+            runs.append(run)
+        print(table(runs))
         return
     if args.real is None or (args.run is None) == (args.train is None):
         parser.error("give --real DIR and exactly one of --run RUN or --train OUT")

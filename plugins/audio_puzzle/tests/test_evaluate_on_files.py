@@ -71,3 +71,19 @@ def test_real_recordings_are_evaluated_like_any_folder(run: Path, env: dict[str,
     assert evaluation["samples"] >= 9 * 2  # nine recordings of 1.4-2 s: two windows each
     assert [Path(s["path"]).name for s in evaluation["skipped"]] == ["COPYRIGHT"]  # the licence text, listed
     assert evaluation["models"]["baseline"]["recon"]["logmel_db_rmse"] > 0
+
+
+@pytest.mark.slow  # Griffin-Lim on 84 windows of real speech
+@pytest.mark.skipif(not os.environ.get("SAGE_REAL_RECORDINGS"),
+                    reason="set SAGE_REAL_RECORDINGS to a folder from benchmarks/install_real_recordings.sh")
+def test_the_shipped_model_beats_the_baseline_codec_on_real_speech(env: dict[str, str], tmp_path: Path) -> None:
+    """The weights a user gets at install, on real microphones it never saw (docs/audio.md, Real recordings)."""
+    folder = Path(os.environ["SAGE_REAL_RECORDINGS"])
+    evaluation = json.loads(run_sage("evaluate", "audio_puzzle", "--data", str(folder), "--json", env=env,
+                                     cwd=tmp_path).stdout)
+    assert (tmp_path / evaluation["run"] / "evaluations").is_dir()  # a copy: the installed package is left as it was
+    trained, baseline = evaluation["models"]["trained"], evaluation["models"]["baseline"]
+    model_input = trained["recon"]["logmel_db_rmse"] / baseline["recon"]["logmel_db_rmse"]
+    end_to_end = trained["end_to_end"]["logmel_db_rmse"] / baseline["end_to_end"]["logmel_db_rmse"]
+    assert evaluation["samples"] >= 80
+    assert model_input < 0.8 and end_to_end < 0.85, (model_input, end_to_end)  # shipped: 0.747 and 0.799
