@@ -44,6 +44,11 @@ def main() -> None:
     print(f"{args.compressor}: {'bit-identical' if same else 'DIFFERENT'} weights "
           f"({len(ours)} tensors; {len(differing)} differ) vs the shipped run made at commit {made.get('commit')} "
           f"on {made.get('machine')}")
+    if not same:
+        from ship_default_models import cpu_type
+
+        print(f"this CPU: {cpu_type()}; the shipped run's: {made.get('cpu', 'not recorded')} "
+              "(bit-identical weights are expected only on the same CPU type and thread count)")
     raise SystemExit(0 if same else 1)
 
 

@@ -25,6 +25,19 @@ TARGETS = {"audio_puzzle": ROOT / "plugins/audio_puzzle/sage_audio_puzzle/shippe
            "vision_puzzle": ROOT / "plugins/vision_puzzle/sage_vision_puzzle/shipped/vision_puzzle"}
 
 
+def cpu_type() -> str:
+    """The CPU's model name and the vector extensions oneDNN picks kernels by: weights are
+    bit-identical only where these match (another CPU rounds differently)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in info.splitlines())}
+    flags = set(fields.get("flags", "").split())
+    extensions = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if name in flags]
+    return f"{fields.get('model name', '?')} ({', '.join(extensions) or 'no AVX2'})"
+
+
 def provenance(run_dir: Path, real: Path | None) -> dict[str, Any]:
     """How the run was made and what it scores, for ``sage info``."""
     from sage_core.analysis import evaluate_run
@@ -42,6 +55,7 @@ def provenance(run_dir: Path, real: Path | None) -> dict[str, Any]:
         "steps": summary.steps,
         "commit": commit,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
+        "cpu": cpu_type(),
         "versions": summary.versions,
         "trained_at": config.created,
         "evaluations": {},

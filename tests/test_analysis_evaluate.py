@@ -17,18 +17,12 @@ from sage_core.analysis.evaluate import batch_invariance, evaluate_compressor
 from sage_core.data import DataReport, TensorListDataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions on a shared 2-core machine run ~30x faster on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def cli_env(healthy_env: dict[str, str]) -> dict[str, str]:
-    return {**healthy_env, "OMP_NUM_THREADS": "1"}
+def cli_env(one_thread_env: dict[str, str]) -> dict[str, str]:
+    return one_thread_env
 
 
 @pytest.fixture(scope="module")

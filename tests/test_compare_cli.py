@@ -18,9 +18,8 @@ CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")
-def cli_env(healthy_env: dict[str, str]) -> dict[str, str]:
-    # Tiny convolutions on a shared 2-core machine run ~30x faster on one thread.
-    return {**healthy_env, "OMP_NUM_THREADS": "1"}
+def cli_env(one_thread_env: dict[str, str]) -> dict[str, str]:
+    return one_thread_env
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,8 @@ SMALL = ["-o", "modality.train_samples=64", "-o", "modality.eval_samples=8", "-o
 
 
 @pytest.fixture()
-def env(healthy_env) -> dict[str, str]:
-    """One thread per run: two runs share this 2-core machine without thrashing."""
-    return {**healthy_env, "OMP_NUM_THREADS": "1"}
+def env(one_thread_env: dict[str, str]) -> dict[str, str]:
+    return one_thread_env
 
 
 def last_weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -51,6 +51,7 @@ def _report(session: Any, written: list[Path], stats_path: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "npz"]), default=None,
               help="text: digits to stdout (and --out); jsonl: the puzzle log; npz: the log while running, "
                    ".npz at the end. [default: from --out's suffix; jsonl; text without --out]")
+@click.option("--force", is_flag=True, help="--format npz: replace an existing .npz (logs and text are appended to).")
 @click.option("--duration", type=float, default=None, help="Stop each source after this many seconds of signal.")
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Vision: encode every k-th frame.")
 @click.option("--fps", "max_fps", type=float, default=None, help="Vision: encode at most this many frames per second.")
@@ -70,8 +71,8 @@ def _report(session: Any, written: list[Path], stats_path: Path | None) -> None:
               help="Also write the summary (windows, drops, latency percentiles) as JSON here.")
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
 def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], hop: float, speed: float,
-                   out: Path | None, fmt: str | None, duration: float | None, every: int, max_fps: float | None,
-                   queue_size: int, threads: int, pcm_rate: int, pcm_channels: int, pcm_format: str,
+                   out: Path | None, fmt: str | None, force: bool, duration: float | None, every: int,
+                   max_fps: float | None, queue_size: int, threads: int, pcm_rate: int, pcm_channels: int, pcm_format: str,
                    frame_rate: float, block_seconds: float, stats_path: Path | None, runs_root: Path) -> None:
     """Encode SOURCE with MODEL while it runs, one puzzle per window as the window completes.
 
@@ -110,7 +111,8 @@ def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], h
     written: list[Path] = []
     opened = False  # a stream whose outputs were refused reports nothing but the refusal
     try:
-        sinks = open_sinks(session.sources, session.clock, fmt, out, inputs=_replayed_files(source, *(s for _, s in also)))
+        sinks = open_sinks(session.sources, session.clock, fmt, out, inputs=_replayed_files(source, *(s for _, s in also)),
+                            force=force)
         opened = True
         previous = _stop_on_signals(session)
         labels = ", ".join(s.label for s in session.sources)

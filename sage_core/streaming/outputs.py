@@ -143,10 +143,12 @@ def output_paths(out: Path | None, fmt: str, labels: list[str]) -> list[Path | N
 
 
 def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | None,
-               stdout: TextIO | None = None, inputs: tuple[Path, ...] = ()) -> dict[str, list[Any]]:
+               stdout: TextIO | None = None, inputs: tuple[Path, ...] = (), force: bool = False) -> dict[str, list[Any]]:
     """The sinks of each source (by label), created in order; on failure the opened ones are closed.
 
     ``inputs`` (the files being replayed) are never written: an output naming one is refused.
+    Logs and text files are appended to; an existing ``.npz``, which the stream would replace,
+    only with ``force``.
     """
     from sage_core.atomic import check_writable_folder
     from sage_core.errors import InputError, SageError
@@ -160,6 +162,8 @@ def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | No
         for written in (path, path.with_suffix(".jsonl")) if fmt == "npz" else (path,):
             if any(_same_file(written, source) for source in inputs):
                 raise InputError(written, "is the file being streamed; choose another --out (inputs are never overwritten)")
+        if fmt == "npz" and path.exists() and not force:
+            raise InputError(path, "already exists; pass --force to replace it at the end of the stream")
         check_writable_folder(path.parent, path)
         path.parent.mkdir(parents=True, exist_ok=True)
     sinks: dict[str, list[Any]] = {}

@@ -203,6 +203,18 @@ def test_stream_never_writes_over_the_file_it_replays(audio_run, cli_env, one_er
     assert wav.read_bytes() == before and not wav.with_suffix(".jsonl").exists()
 
 
+def test_stream_replaces_an_existing_npz_only_with_force(audio_run, cli_env, one_error_line, tmp_path) -> None:
+    wav = tmp_path / "talk.wav"
+    soundfile.write(wav, (0.1 * np.random.default_rng(2).standard_normal(16_000)).astype(np.float32), 16_000)
+    kept = tmp_path / "kept.npz"
+    kept.write_bytes(b"an earlier session's puzzles")
+    argv = ("stream", str(audio_run), str(wav), "--speed", "50", "--out", str(kept))
+    assert "pass --force" in one_error_line(run_sage(*argv, env=cli_env, check=False), kept)
+    assert kept.read_bytes() == b"an earlier session's puzzles" and not kept.with_suffix(".jsonl").exists()
+    run_sage(*argv, "--force", env=cli_env)
+    assert len(Puzzle.load(kept)) == 1
+
+
 def test_stream_into_a_read_only_folder_is_one_line(audio_run, cli_env, read_only, sage_under, one_error_line,
                                                     tmp_path) -> None:
     wav = tmp_path / "talk.wav"
