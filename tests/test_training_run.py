@@ -299,3 +299,14 @@ def test_a_nan_the_loader_let_through_stops_training(plugin_site, tmp_path) -> N
     with pytest.raises(BadDataError, match=r"a training batch \(epoch 0, batch \d\) holds NaN or inf"):
         train_toy(registry, tmp_path / "run", *TINY, compressor="leaky_toy")
     assert not (tmp_path / "run").exists()  # failed before its first checkpoint: nothing left behind
+
+
+def test_a_run_cut_by_its_time_cap_says_so_in_its_summary_and_final_table(healthy_env, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_sage("train", "toy_puzzle", "--out", str(run_dir), "--max-minutes", "0.005",
+                      *[a for o in (*TINY, "train.epochs=1000") for a in ("-o", o)], env=healthy_env)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["stop_reason"]) == ("stopped", "max_minutes")
+    table = " ".join(result.stdout.split())  # rich may wrap the line
+    assert (f"training stopped by its time cap (train.max_minutes) after {summary['steps']} of "
+            f"{summary['total_steps']} planned steps") in table

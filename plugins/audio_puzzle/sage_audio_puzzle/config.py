@@ -15,7 +15,7 @@ class AudioConfig(ModalityConfig):
 
     voices: int = Field(120, ge=4, description="eSpeak voices of the embedded default (35 words each)")
     # Sentences and simulated recordings: on real recordings 0.83x the baseline codec's dB
-    # RMSE instead of 1.01x after 3,000 steps (0.78x after the full run), the embedded test
+    # RMSE instead of 0.99x after 3,000 steps (0.78x after the full run), the embedded test
     # unchanged (docs/audio.md, recipe table).
     phrases: int = Field(4, ge=0, description="sentences per training voice, cut into 1 s windows of continuous speech")
     augment: list[str] = Field(
