@@ -39,7 +39,8 @@ _INGREDIENTS = ("noise", "gain", "band", "reverb", "babble")  # the default reci
 RECIPES: dict[str, tuple[str, ...]] = {
     "1 words only": ("modality.phrases=0", "modality.augment=[]", "modality.augment_copies=0"),
     "2 + sentences": ("modality.augment=[]", "modality.augment_copies=0"),
-    **{f"{3 + i} + {name}": (f"modality.augment={json.dumps(_INGREDIENTS[:i + 1])}",) for i, name in enumerate(_INGREDIENTS)},
+    **{f"{3 + i} + {name}": (f"modality.augment={json.dumps(_INGREDIENTS[:i + 1])}",)
+       for i, name in enumerate(_INGREDIENTS)},
     **{f"{8 + i} default + {name}": (f"modality.augment={json.dumps(_INGREDIENTS + (name,))}",)
        for i, name in enumerate(("narrowband", "loud", "file_end"))},
 }

@@ -63,7 +63,8 @@ def provenance(run_dir: Path, real: Path | None) -> dict[str, Any]:
     if real is not None:
         on_real = evaluate_run(run.path, data=real)
         base, end = on_real.improvement["over_baseline"], (on_real.model_extra or {})["end_to_end_improvement"]
-        made["evaluations"]["real recordings (benchmarks/install_real_recordings.sh DIR; sage evaluate audio_puzzle --data DIR)"] = (
+        name = "real recordings (benchmarks/install_real_recordings.sh DIR; sage evaluate audio_puzzle --data DIR)"
+        made["evaluations"][name] = (
             f"{on_real.primary_metric} {base.trained:.4g} vs {base.other:.4g} ({base.ratio:.3g}x); end to end "
             f"{end['trained']:.4g} vs {end['other']:.4g} ({end['ratio']:.3g}x), {on_real.samples} windows")
     return made

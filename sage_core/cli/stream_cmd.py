@@ -72,8 +72,9 @@ def _report(session: Any, written: list[Path], stats_path: Path | None) -> None:
 @click.option("--runs-root", default="runs", type=click.Path(path_type=Path), show_default=True)
 def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], hop: float, speed: float,
                    out: Path | None, fmt: str | None, force: bool, duration: float | None, every: int,
-                   max_fps: float | None, queue_size: int, threads: int, pcm_rate: int, pcm_channels: int, pcm_format: str,
-                   frame_rate: float, block_seconds: float, stats_path: Path | None, runs_root: Path) -> None:
+                   max_fps: float | None, queue_size: int, threads: int, pcm_rate: int, pcm_channels: int,
+                   pcm_format: str, frame_rate: float, block_seconds: float, stats_path: Path | None,
+                   runs_root: Path) -> None:
     """Encode SOURCE with MODEL while it runs, one puzzle per window as the window completes.
 
     \b
@@ -111,8 +112,8 @@ def stream_command(model: str, source: str, also: tuple[tuple[str, str], ...], h
     written: list[Path] = []
     opened = False  # a stream whose outputs were refused reports nothing but the refusal
     try:
-        sinks = open_sinks(session.sources, session.clock, fmt, out, inputs=_replayed_files(source, *(s for _, s in also)),
-                            force=force)
+        replayed = _replayed_files(source, *(s for _, s in also))
+        sinks = open_sinks(session.sources, session.clock, fmt, out, inputs=replayed, force=force)
         opened = True
         previous = _stop_on_signals(session)
         labels = ", ".join(s.label for s in session.sources)

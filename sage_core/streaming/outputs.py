@@ -142,8 +142,8 @@ def output_paths(out: Path | None, fmt: str, labels: list[str]) -> list[Path | N
     return [out / f"{name}{_SUFFIX[fmt]}" for name in names]
 
 
-def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | None,
-               stdout: TextIO | None = None, inputs: tuple[Path, ...] = (), force: bool = False) -> dict[str, list[Any]]:
+def open_sinks(sources: list[StreamSource], clock: str, fmt: str, out: Path | None, stdout: TextIO | None = None,
+               inputs: tuple[Path, ...] = (), force: bool = False) -> dict[str, list[Any]]:
     """The sinks of each source (by label), created in order; on failure the opened ones are closed.
 
     ``inputs`` (the files being replayed) are never written: an output naming one is refused.
