@@ -12,6 +12,7 @@ Model inputs are tensors ``(W, *input_shape)``: W windows of one observation (of
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -104,6 +105,16 @@ class Modality(ABC):
         ``sage_core.streaming.SampleWindower`` cutting windows every ``hop_seconds``.
         """
         return None
+
+    def windows_to_join(self, times: Sequence[tuple[float, float]]) -> list[int]:
+        """Which of one source's consecutive windows ``write_output`` should join, given their
+        ``(start, end)`` times in seconds: all of them (the default).
+
+        A modality whose ``write_output`` joins windows at a fixed hop keeps the windows that
+        start that far apart, so puzzles streamed at a shorter hop (overlapping windows)
+        still decode to a signal of the right length.
+        """
+        return list(range(len(times)))
 
     def to_image(self, x: Tensor) -> np.ndarray:
         """One model input -> an image for figures: ``(H, W)`` or ``(H, W, 3)`` in [0, 1].

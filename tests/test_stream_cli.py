@@ -122,6 +122,20 @@ def test_a_replayed_file_gives_the_puzzles_of_sage_encode(audio_run, env, tmp_pa
     assert (streamed.meta.compressor_id, streamed.meta.compressor_version) == ("audio_puzzle", "2")
 
 
+def test_a_log_streamed_at_a_shorter_hop_decodes_to_the_length_of_the_signal(audio_run, env, tmp_path) -> None:
+    """Windows every 0.125 s overlap; the model joins its windows every 0.25 s: decode keeps every other one."""
+    talk = write_wav(tmp_path / "talk.wav", speech_like(3.3))
+    log = tmp_path / "talk.jsonl"
+    run_sage("stream", audio_run, str(talk), "--hop", "0.125", "--speed", "20", "--out", str(log), *NO_DROPS, env=env)
+    starts = [start for start, _ in load_puzzles(log).meta.times]
+    assert starts == pytest.approx([0.125 * i for i in range(20)])  # the last one, from 2.375 s, covers the end
+    result = run_sage("decode", audio_run, str(log), "--out", str(tmp_path / "talk-decoded.wav"), env=env)
+    assert "10 of 20 windows joined: they overlap in time" in result.stderr
+    decoded, rate = soundfile.read(tmp_path / "talk-decoded.wav")
+    # windows from 0, 0.25 ... 2.25 s, each contributing one hop and the last in full: 3.25 of the 3.3 s
+    assert rate == 16_000 and len(decoded) == int((9 * 0.25 + 1) * rate)
+
+
 @pytest.mark.slow
 def test_raw_pcm_through_a_pipe_is_encoded_like_the_same_samples_in_a_file(audio_run, env, tmp_path) -> None:
     stereo = np.stack([speech_like(2.6, seed=1), speech_like(2.6, seed=2)], axis=1)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from sage_core.cli.context import get_registry
-from sage_core.errors import InputError, SageError
+from sage_core.errors import InputError, PluginError, SageError
 
 
 def _load(ref: str, runs_root: Path) -> Any:  # -> PuzzleCompressor
@@ -194,7 +194,8 @@ def decode_command(model: str, puzzles: Path, out: Path, force: bool, runs_root:
     with _staging(folder) as staging:
         staged: list[tuple[Path, Path]] = []
         taken: set[str] = set()
-        for number, ((_, indices), target) in enumerate(zip(groups, targets)):
+        for number, ((source, indices), target) in enumerate(zip(groups, targets)):
+            indices = _windows_to_join(modality, puzzle, source, indices)
             own = staging / str(number)  # each source its own folder: a modality's names cannot collide
             own.mkdir()
             files = _write(lambda: modality.write_output(reconstruction[indices], own / target.name), target)
@@ -213,6 +214,26 @@ def decode_command(model: str, puzzles: Path, out: Path, force: bool, runs_root:
             written.append(final)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def _windows_to_join(modality: Any, puzzle: Any, source: str, indices: list[int]) -> list[int]:
+    """The windows of one source that the modality's output joins (all, unless they overlap in time)."""
+    if not puzzle.meta.times:
+        return indices
+    try:
+        chosen = list(modality.windows_to_join([puzzle.meta.times[i] for i in indices]))
+    except SageError:
+        raise
+    except Exception as exc:  # plugin code: one line naming it, not a traceback
+        raise PluginError(f"modality {modality.name!r}: windows_to_join failed ({type(exc).__name__}: {exc})") from None
+    in_range = all(isinstance(k, int) and 0 <= k < len(indices) for k in chosen)
+    if not chosen or not in_range or list(chosen) != sorted(set(chosen)):
+        raise PluginError(f"modality {modality.name!r}: windows_to_join returned {chosen!r}, not increasing "
+                          f"window numbers below {len(indices)}")
+    if len(chosen) < len(indices):
+        click.echo(f"{source}: {len(chosen)} of {len(indices)} windows joined: they overlap in time (streamed at "
+                   f"a shorter hop than the model's); each is still in the puzzle file", err=True)
+    return [indices[k] for k in chosen]
 
 
 def _unused_name(name: str, taken: set[str]) -> str:

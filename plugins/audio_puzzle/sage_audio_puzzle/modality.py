@@ -9,6 +9,7 @@ takes these inputs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,17 @@ class AudioModality(Modality):
             path = path.with_name(path.name + ".wav")
         audio = join_windows(griffin_lim(x), self.config.window_hop_seconds)
         return [write_wav(audio, path)]
+
+    def windows_to_join(self, times: Sequence[tuple[float, float]]) -> list[int]:
+        """The windows that start at least one hop (``window_hop_seconds``) after the last one kept:
+        ``write_output`` joins windows at that hop, so a stream's overlapping windows (``sage stream
+        --hop 0.25``) decode to a WAV as long as the signal, not four times as long."""
+        hop = self.config.window_hop_seconds
+        kept: list[int] = []
+        for index, (start, _) in enumerate(times):
+            if not kept or start >= times[kept[-1]][0] + hop - 1e-6:
+                kept.append(index)
+        return kept
 
     def build_datasets(self, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
         """``data_path`` None -> the embedded eSpeak words; else a Speech Commands v2 folder."""
