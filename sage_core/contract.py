@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from sage_core.config import CompressorConfig
-from sage_core.errors import InputError, PluginError, SageError
+from sage_core.errors import InputError, PluginError, SageError, exception_line
 from sage_core.grid import GRID_SIZE, NUM_CODES
 from sage_core.modality import Modality
 from sage_core.puzzle import Puzzle, PuzzleMeta
@@ -148,8 +148,7 @@ class PuzzleCompressor(nn.Module, ABC):
         except SageError:
             raise
         except Exception as exc:  # noqa: BLE001 - a plugin bug must be reported by name, not as a traceback
-            detail = " ".join(str(exc).split())[:300]
-            raise PluginError(f"{self._made_by()}: {what} raised {type(exc).__name__}" + (f": {detail}" if detail else "")) from exc
+            raise PluginError(f"{self._made_by()}: {what} raised {exception_line(exc)}") from exc
 
     def encode_checked(self, x: Tensor) -> Tensor:
         """``encode_codes`` on this model's device, its result checked; a plugin failure names the compressor."""

@@ -31,6 +31,13 @@ class PluginError(SageError):
     """A plugin could not be loaded or registered something invalid."""
 
 
+def exception_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised inside plugin code, on one line (at most 300
+    characters of message), for errors that name the plugin instead of showing a traceback."""
+    detail = " ".join(str(exc).split())[:300]
+    return type(exc).__name__ + (f": {detail}" if detail else "")
+
+
 class UnknownCompressorError(SageError):
     """No installed plugin registers the requested compressor id."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from sage_core.cli.context import get_registry
-from sage_core.errors import InputError, PluginError, SageError
+from sage_core.errors import InputError, PluginError, SageError, exception_line
 
 
 def _load(ref: str, runs_root: Path) -> Any:  # -> PuzzleCompressor
@@ -102,6 +102,10 @@ def encode_command(model: str, files: tuple[Path, ...], out: Path, force: bool, 
         raise click.exceptions.Exit(1)
 
 
+def _modality_named(modality: Any) -> str:
+    return f"modality {modality.name!r} ({type(modality).__module__})"
+
+
 def read_observation(modality: Any, path: Path) -> Any:
     """``modality.read_file(path)``; a plugin bug while reading becomes an ``InputError`` naming both."""
     try:
@@ -109,9 +113,7 @@ def read_observation(modality: Any, path: Path) -> Any:
     except SageError:
         raise
     except Exception as exc:  # noqa: BLE001 - the user sees which file and which plugin, not a traceback
-        detail = " ".join(str(exc).split())[:300]
-        raise InputError(path, f"modality {modality.name!r} ({type(modality).__module__}) failed to read it: "
-                               f"{type(exc).__name__}" + (f": {detail}" if detail else "")) from exc
+        raise InputError(path, f"{_modality_named(modality)} failed to read it: {exception_line(exc)}") from exc
 
 
 def _write(action: Any, target: Path) -> Any:
@@ -224,11 +226,11 @@ def _windows_to_join(modality: Any, puzzle: Any, source: str, indices: list[int]
         chosen = list(modality.windows_to_join([puzzle.meta.times[i] for i in indices]))
     except SageError:
         raise
-    except Exception as exc:  # plugin code: one line naming it, not a traceback
-        raise PluginError(f"modality {modality.name!r}: windows_to_join failed ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - plugin code: one line naming it, not a traceback
+        raise PluginError(f"{_modality_named(modality)}: windows_to_join raised {exception_line(exc)}") from exc
     in_range = all(isinstance(k, int) and 0 <= k < len(indices) for k in chosen)
-    if not chosen or not in_range or list(chosen) != sorted(set(chosen)):
-        raise PluginError(f"modality {modality.name!r}: windows_to_join returned {chosen!r}, not increasing "
+    if not chosen or not in_range or chosen != sorted(set(chosen)):
+        raise PluginError(f"{_modality_named(modality)}: windows_to_join returned {chosen!r}, not increasing "
                           f"window numbers below {len(indices)}")
     if len(chosen) < len(indices):
         click.echo(f"{source}: {len(chosen)} of {len(indices)} windows joined: they overlap in time (streamed at "

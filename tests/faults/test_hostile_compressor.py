@@ -5,11 +5,14 @@ text as it is."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_runner import run_sage
+
+from sage_core import Puzzle
 
 HOSTILE = "sage-hostile-plugin"
 #: What ``sage_hostile_plugin.model.reconstruction_metrics`` names its second metric.
@@ -75,6 +78,25 @@ def test_bad_reconstructions_from_decode_are_one_line_and_nothing_is_written(hos
                           env=fault_env(HOSTILE, SAGE_HOSTILE_MODE=mode), check=False)
         assert problem in one_error_line(result, "compressor 'hostile_puzzle'"), mode
         assert not out.exists(), mode
+
+
+def test_a_bad_choice_of_windows_to_join_is_one_line_naming_the_modality(hostile_run, fields, fault_env,
+                                                                        one_error_line, tmp_path) -> None:
+    encoded = tmp_path / "p.npz"
+    run_sage("encode", str(hostile_run), str(fields), "--out", str(encoded), env=fault_env(HOSTILE))
+    plain = Puzzle.load(encoded)  # as a stream log would time them: one window a second
+    timed = tmp_path / "timed.npz"
+    Puzzle(plain.codes, replace(plain.meta, times=((0.0, 1.0), (1.0, 2.0), (2.0, 3.0)), clock="source")).save(timed)
+    out = tmp_path / "decoded"
+    faults = {"join-raise": "windows_to_join raised RuntimeError: hostile joiner gave up",
+              "join-bad": "windows_to_join returned [3, 0], not increasing window numbers below 3"}
+    for mode, problem in faults.items():
+        result = run_sage("decode", str(hostile_run), str(timed), "--out", str(out),
+                          env=fault_env(HOSTILE, SAGE_HOSTILE_MODE=mode), check=False)
+        assert problem in one_error_line(result, "modality 'hostile' (sage_hostile_plugin.model)"), mode
+        assert not out.exists(), mode
+    run_sage("decode", str(hostile_run), str(timed), "--out", str(out), env=fault_env(HOSTILE))
+    assert len(np.load(out / "fields.npy")) == 3  # the default joins every window
 
 
 def test_evaluate_reports_a_raising_encoder_in_one_line(hostile_run, fault_env, one_error_line) -> None:

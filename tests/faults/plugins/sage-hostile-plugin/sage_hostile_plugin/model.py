@@ -6,7 +6,8 @@
 - ``codes-nan``, ``codes-fraction``: float codes (NaN, 0.7);
 - ``codes-shape``: one row short; ``codes-list``: a Python list, not a tensor;
 - ``encode-raise``, ``decode-raise``, ``read-raise``: an exception inside plugin code;
-- ``decode-nan``: NaN reconstructions; ``decode-count``: one reconstruction too few.
+- ``decode-nan``: NaN reconstructions; ``decode-count``: one reconstruction too few;
+- ``join-raise``, ``join-bad``: ``windows_to_join`` raises, or names windows that do not exist.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sage_core import SPLITS, CompressorOutput, DataReport, DataSplits, InputErr
 from sage_core import TensorListDataset
 
 MODES = ("codes-256", "codes-negative", "codes-nan", "codes-fraction", "codes-shape", "codes-list", "encode-raise",
-         "decode-raise", "read-raise", "decode-nan", "decode-count")
+         "decode-raise", "read-raise", "decode-nan", "decode-count", "join-raise", "join-bad")
 
 
 #: A metric name holding what rich reads as markup: tables must show it as it is.
@@ -52,6 +53,13 @@ class HostileModality(Modality):
         path = Path(path).with_suffix(".npy")
         np.save(path, x.detach().cpu().numpy()[:, 0])
         return [path]
+
+    def windows_to_join(self, times):
+        if mode() == "join-raise":
+            raise RuntimeError("hostile joiner gave up")
+        if mode() == "join-bad":
+            return [len(times), 0]
+        return super().windows_to_join(times)
 
     def build_datasets(self, data_path: Path | None, cache_dir: Path, report: DataReport) -> DataSplits:
         generator = torch.Generator().manual_seed(0)
