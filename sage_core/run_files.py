@@ -130,8 +130,10 @@ class ProbeScore(BaseModel):
     #: ``confusion[true][predicted]``: counts over the test samples.
     confusion: list[list[int]]
     train_accuracy: float
-    #: Seconds to train the probe and predict the test samples.
+    #: Seconds to train the probe and predict the test samples (to look it up, when cached).
     seconds: float
+    #: True when an identical probe (same inputs, labels and recipe) trained before was reused.
+    cached: bool = False
 
 
 class ProbeInputResult(BaseModel):

@@ -156,3 +156,21 @@ def test_a_probe_is_reproducible_and_sees_codes_one_hot() -> None:
     assert torch.equal(first.predictions, again.predictions)
     assert as_codes.channels == one_hot.channels == 10
     assert one_hot.values.shape == (120, 10, 30, 30) and torch.equal(one_hot.values.argmax(1), codes)
+
+
+@pytest.mark.slow  # trains a toy run and starts the CLI
+def test_probes_trained_once_are_reused_by_the_next_command(shuffled: Path, cli_env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    env = {**cli_env, "SAGE_CACHE_DIR": str(tmp_path / "cache")}
+    cold = json.loads(run_sage("probe", str(shuffled), "--json", env=env).stdout)
+    warm = json.loads(run_sage("probe", str(shuffled), "--json", env=env).stdout)
+    for kind, result in cold["inputs"].items():
+        for probe, found in result["probes"].items():
+            reused = warm["inputs"][kind]["probes"][probe]
+            assert (found["cached"], reused["cached"]) == (False, True), (kind, probe)
+            assert reused["confusion"] == found["confusion"] and reused["accuracy"] == found["accuracy"]
+    assert len(list((tmp_path / "cache" / "probes").glob("*.json"))) == 8
+    table = run_sage("evaluate", str(shuffled), env=env).stdout
+    assert "(8 of 8 probes reused from the probe cache)" in table
+    off = json.loads(run_sage("probe", str(shuffled), "--json", env={**env, "SAGE_PROBE_CACHE": "off"}).stdout)
+    assert not any(found["cached"] for result in off["inputs"].values() for found in result["probes"].values())

@@ -389,6 +389,7 @@ def evaluate_run(
     end_to_end: bool | None = None,
     probes: bool = True,
     probe_recipe: ProbeRecipe = ProbeRecipe(),
+    probe_cache: bool = True,
 ) -> Evaluation:
     """Evaluate a run on its held-out ``split``, or on the files under ``data``.
 
@@ -397,7 +398,8 @@ def evaluate_run(
     replaces the run's own. ``end_to_end`` (default: on for ``data``) adds the round trip
     through the files a user gets. When the run's data is labelled and ``probes`` is on, the
     probes (``sage_core.analysis.probes``) are trained on the train split and scored on
-    ``split``; files given with ``data`` carry no labels, so they get none.
+    ``split``; files given with ``data`` carry no labels, so they get none. ``probe_cache``
+    reuses probes trained before on identical inputs (``sage_core.analysis.probe_cache``).
     """
     from sage_core.runs import load_compressor
 
@@ -425,7 +427,7 @@ def evaluate_run(
                                          progress=progress, end_to_end=end_to_end, probe_inputs=gathered)
     if gathered is not None and splits is not None and test_labels is not None:
         found = run_probes(trained, untrained, splits.train, gathered, test_labels, splits.classes or (), probe_recipe,
-                           batch_size=trained.config.train.eval_batch_size)
+                           batch_size=trained.config.train.eval_batch_size, cache=probe_cache)
         result["probes"] = found.model_dump(mode="json") if found is not None else None
     result = {"split": split if data is None else "files", "run": str(run.path), "seed": run_config.seed,
               "data": str(Path(data).resolve()) if data is not None else None,

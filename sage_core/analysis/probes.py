@@ -27,7 +27,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from sage_core.analysis.probe_models import PROBE_KINDS, ProbeInput, ProbeRecipe, fit_probe
+from sage_core.analysis.probe_cache import cached_fit, probe_cache_folder
+from sage_core.analysis.probe_models import PROBE_KINDS, ProbeInput, ProbeRecipe
 from sage_core.contract import PuzzleCompressor
 from sage_core.data import labels_of
 from sage_core.errors import InputError, SageError
@@ -131,11 +132,12 @@ def score(predictions: Tensor, labels: Tensor, classes: int) -> tuple[float, lis
 
 def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set: Dataset[Tensor],
                test: ProbeInputs, test_labels: Tensor, classes: Sequence[str],
-               recipe: ProbeRecipe = ProbeRecipe(), batch_size: int = 256) -> Probes | None:
+               recipe: ProbeRecipe = ProbeRecipe(), batch_size: int = 256, cache: bool = True) -> Probes | None:
     """Train both probes on ``train_set``'s inputs and score them on ``test``'s; None without labels.
 
     ``test`` holds the held-out inputs (gathered during the evaluation pass, or by
-    :func:`gather_inputs`), aligned with ``test_labels``.
+    :func:`gather_inputs`), aligned with ``test_labels``. With ``cache``, a probe identical
+    to one trained before (same inputs, labels, recipe) is read from the probe cache.
     """
     train_labels = labels_of(train_set)
     if train_labels is None or len(classes) < 2:
@@ -154,6 +156,7 @@ def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set
     train = gather_inputs(trained, untrained, Subset(train_set, chosen.tolist()), len(chosen), batch_size)
     train_inputs = train.inputs()
     results = {}
+    folder = probe_cache_folder() if cache else None
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small models: one thread is fastest on a shared machine, and reproducible
     try:
@@ -162,10 +165,11 @@ def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set
                 continue
             probes = {}
             for probe in PROBE_KINDS:
-                fit = fit_probe(probe, train_inputs[kind], train_labels[chosen], test_inputs[kind], len(classes), recipe)
+                fit, cached = cached_fit(probe, train_inputs[kind], train_labels[chosen], test_inputs[kind],
+                                         len(classes), recipe, folder)
                 accuracy, per_class, confusion = score(fit.predictions, test_labels, len(classes))
                 probes[probe] = ProbeScore(accuracy=accuracy, per_class_accuracy=per_class, confusion=confusion,
-                                           train_accuracy=fit.train_accuracy, seconds=fit.seconds)
+                                           train_accuracy=fit.train_accuracy, seconds=fit.seconds, cached=cached)
             results[kind] = ProbeInputResult(description=INPUT_DESCRIPTIONS[kind],
                                              prepare_seconds=train.seconds.get(kind, 0.0), probes=probes)
     finally:

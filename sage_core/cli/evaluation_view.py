@@ -119,4 +119,7 @@ def print_probes(probes: Any, console: Any = None) -> None:
             parts.append(f"trained - baseline {minus:+.1%}")
         if parts:
             console.print(f"{kind} probe: {'; '.join(parts)}", markup=False)
-    console.print(f"probes took {probes.seconds:.1f} s", markup=False)
+    scores = [score for result in probes.inputs.values() for score in result.probes.values()]
+    reused = sum(score.cached for score in scores)
+    note = f" ({reused} of {len(scores)} probes reused from the probe cache)" if reused else ""
+    console.print(f"probes took {probes.seconds:.1f} s{note}", markup=False)
