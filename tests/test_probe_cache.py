@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,13 @@ def test_a_damaged_entry_is_trained_again_and_replaced(tmp_path: Path) -> None:
     train, labels, test = _problem()
     first, _ = cached_fit("linear", train, labels, test, 2, RECIPE, tmp_path)
     (entry,) = tmp_path.glob("*.json")
-    for damage in ('{"predictions": [1, 0', '{"predictions": [0], "seconds": 1, "train_accuracy": 1}', ""):
+    whole = [int(p) for p in first.predictions]
+    damages = ['{"predictions": [1, 0', '{"predictions": [0], "seconds": 1, "train_accuracy": 1}', "", "[]",
+               json.dumps({"predictions": [7] + whole[1:], "seconds": 1, "train_accuracy": 1}),  # no such class
+               json.dumps({"predictions": [0.5] + whole[1:], "seconds": 1, "train_accuracy": 1}),
+               json.dumps({"predictions": whole, "seconds": 1, "train_accuracy": float("nan")}),
+               json.dumps({"predictions": whole, "seconds": 1, "train_accuracy": 2})]
+    for damage in damages:
         entry.write_text(damage)
         fit, cached = cached_fit("linear", train, labels, test, 2, RECIPE, tmp_path)
         assert cached is False and torch.equal(fit.predictions, first.predictions)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -55,15 +56,22 @@ def fit_key(kind: ProbeKind, train: ProbeInput, train_labels: Tensor, test: Prob
     return digest.hexdigest()
 
 
-def _read(path: Path, test_samples: int) -> ProbeFit | None:
-    """The fit stored at ``path``; None when absent or not a well-formed entry for this test set."""
+def _read(path: Path, test_samples: int, classes: int) -> ProbeFit | None:
+    """The fit stored at ``path``; None when absent or not a well-formed entry for this probe
+    (one class index per held-out sample, figures that are finite and in range)."""
     try:
         entry = json.loads(path.read_text())
-        predictions = torch.tensor(entry["predictions"], dtype=torch.int64)
-        fit = ProbeFit(predictions, float(entry["seconds"]), float(entry["train_accuracy"]))
+        found, seconds, train_accuracy = entry["predictions"], entry["seconds"], entry["train_accuracy"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return fit if predictions.shape == (test_samples,) else None
+    if not (isinstance(found, list) and len(found) == test_samples
+            and all(type(p) is int and 0 <= p < classes for p in found)):
+        return None
+    if not all(type(v) in (int, float) and math.isfinite(v) for v in (seconds, train_accuracy)):
+        return None
+    if not 0.0 <= train_accuracy <= 1.0:
+        return None
+    return ProbeFit(torch.tensor(found, dtype=torch.int64), float(seconds), float(train_accuracy))
 
 
 def cached_fit(kind: ProbeKind, train: ProbeInput, train_labels: Tensor, test: ProbeInput, classes: int,
@@ -76,7 +84,7 @@ def cached_fit(kind: ProbeKind, train: ProbeInput, train_labels: Tensor, test: P
         return fit_probe(kind, train, train_labels, test, classes, recipe), False
     started = time.perf_counter()
     path = folder / f"{fit_key(kind, train, train_labels, test, classes, recipe)}.json"
-    hit = _read(path, len(test))
+    hit = _read(path, len(test), classes)
     if hit is not None:
         return ProbeFit(hit.predictions, time.perf_counter() - started, hit.train_accuracy), True
     fit = fit_probe(kind, train, train_labels, test, classes, recipe)
