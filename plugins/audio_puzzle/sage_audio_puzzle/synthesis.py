@@ -20,7 +20,7 @@ def mel_to_power(mel_power: Tensor, iterations: int = 30) -> Tensor:
 
     torchaudio's ``InverseMelScale`` solves unconstrained least squares and clips the negative
     bins to zero, which leaves the mel bands under-filled; multiplicative updates (Lee and
-    Seung) from that start stay non-negative and fit the bands. On 86 windows of real speech,
+    Seung) from that start stay non-negative and fit the bands. On 86 windows of real recordings,
     Griffin-Lim from this inverse lost 1.91 dB of log-mel against 2.83 dB (1.65 dB from the
     true STFT power); 30 updates do what 200 do.
     """
