@@ -66,6 +66,15 @@ def test_a_reader_that_raises_names_the_file_and_the_modality(hostile_run, field
     assert "modality 'hostile' (sage_hostile_plugin.model) failed to read it: ValueError" in line
 
 
+def _decode_faults(run, puzzles, out, faults: dict[str, str], culprit: str, fault_env, one_error_line) -> None:
+    """``sage decode`` under each hostile ``mode``: one error line naming ``culprit`` and the problem, no output."""
+    for mode, problem in faults.items():
+        result = run_sage("decode", str(run), str(puzzles), "--out", str(out),
+                          env=fault_env(HOSTILE, SAGE_HOSTILE_MODE=mode), check=False)
+        assert problem in one_error_line(result, culprit), mode
+        assert not out.exists(), mode
+
+
 def test_bad_reconstructions_from_decode_are_one_line_and_nothing_is_written(hostile_run, fields, fault_env,
                                                                             one_error_line, tmp_path) -> None:
     puzzles = tmp_path / "p.npz"
@@ -73,11 +82,7 @@ def test_bad_reconstructions_from_decode_are_one_line_and_nothing_is_written(hos
     out = tmp_path / "decoded"
     faults = {"decode-raise": "decode_codes raised RuntimeError", "decode-nan": "decode_codes returned NaN or inf",
               "decode-count": "decode_codes returned (2, 1, 30, 30) for 3 puzzle(s)"}
-    for mode, problem in faults.items():
-        result = run_sage("decode", str(hostile_run), str(puzzles), "--out", str(out),
-                          env=fault_env(HOSTILE, SAGE_HOSTILE_MODE=mode), check=False)
-        assert problem in one_error_line(result, "compressor 'hostile_puzzle'"), mode
-        assert not out.exists(), mode
+    _decode_faults(hostile_run, puzzles, out, faults, "compressor 'hostile_puzzle'", fault_env, one_error_line)
 
 
 def test_a_bad_choice_of_windows_to_join_is_one_line_naming_the_modality(hostile_run, fields, fault_env,
@@ -90,11 +95,8 @@ def test_a_bad_choice_of_windows_to_join_is_one_line_naming_the_modality(hostile
     out = tmp_path / "decoded"
     faults = {"join-raise": "windows_to_join raised RuntimeError: hostile joiner gave up",
               "join-bad": "windows_to_join returned [3, 0], not increasing window numbers below 3"}
-    for mode, problem in faults.items():
-        result = run_sage("decode", str(hostile_run), str(timed), "--out", str(out),
-                          env=fault_env(HOSTILE, SAGE_HOSTILE_MODE=mode), check=False)
-        assert problem in one_error_line(result, "modality 'hostile' (sage_hostile_plugin.model)"), mode
-        assert not out.exists(), mode
+    _decode_faults(hostile_run, timed, out, faults, "modality 'hostile' (sage_hostile_plugin.model)", fault_env,
+                   one_error_line)
     run_sage("decode", str(hostile_run), str(timed), "--out", str(out), env=fault_env(HOSTILE))
     assert len(np.load(out / "fields.npy")) == 3  # the default joins every window
 
