@@ -78,3 +78,39 @@ def test_example_panels_have_labelled_axes_and_colour_bars(tmp_path: Path) -> No
     assert input_axis.get_xlabel() == "time (s)" and "frequency" in input_axis.get_ylabel()
     assert [tick.get_text() for tick in input_axis.get_yticklabels()] == ["100", "8k"]
     assert input_axis.get_xlim() == (0.0, 1.0) and input_axis.get_ylim() == (-0.5, 7.5)  # origin lower: row 0 below
+
+
+def _drawn(path: Path) -> tuple[int, bytes]:
+    return path.stat().st_mtime_ns, path.read_bytes()
+
+
+def test_a_figure_is_drawn_again_only_when_what_it_shows_changed(tmp_path: Path) -> None:
+    path = tmp_path / "confusion.png"
+    shown = {"run": {"classes": ["a", "b"], "panels": {"trained": [[3, 1], [0, 4]]}}}
+    figures.confusion_matrices(shown, path)
+    first = _drawn(path)
+    assert figures.confusion_matrices(shown, path) == path
+    assert _drawn(path) == first  # the same counts: the file is left as it was
+    changed = {"run": {"classes": ["a", "b"], "panels": {"trained": [[3, 1], [1, 3]]}}}
+    figures.confusion_matrices(changed, path)
+    assert _drawn(path)[1] != first[1]
+    again = _drawn(path)
+    figures.confusion_matrices(changed, tmp_path / "elsewhere.png")  # another path is its own figure
+    assert (tmp_path / "elsewhere.png").read_bytes() == again[1] and _drawn(path) == again
+
+
+def test_a_damaged_or_foreign_figure_is_drawn_anew(tmp_path: Path) -> None:
+    path = tmp_path / "histogram.png"
+    shown = {"run": {"trained": [5, 1, 0, 0, 0, 0, 0, 0, 0, 4]}}
+    figures.code_histograms(shown, path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])  # cut short
+    figures.code_histograms(shown, path)
+    assert path.read_bytes() == whole
+    Image.new("RGB", (4, 4)).save(path)  # a PNG that sage did not draw
+    figures.code_histograms(shown, path)
+    assert path.read_bytes() == whole
+    path.unlink()
+    path.mkdir()  # not a file at all: drawing fails as it always did, it is not skipped
+    with pytest.raises(OSError):
+        figures.code_histograms(shown, path)

@@ -169,7 +169,15 @@ def test_probes_trained_once_are_reused_by_the_next_command(shuffled: Path, cli_
             reused = warm["inputs"][kind]["probes"][probe]
             assert (found["cached"], reused["cached"]) == (False, True), (kind, probe)
             assert reused["confusion"] == found["confusion"] and reused["accuracy"] == found["accuracy"]
+        # warm, the training samples are not even encoded: their inputs are known by digest
+        assert result["prepare_seconds"] > 0 and warm["inputs"][kind]["prepare_seconds"] == 0, kind
     assert len(list((tmp_path / "cache" / "probes").glob("*.json"))) == 8
+    (digests,) = (tmp_path / "cache" / "probes" / "train-inputs").glob("*.json")
+    digests.write_text('{"trained": ["not a digest"')  # damaged: the samples are encoded again, nothing else
+    again = json.loads(run_sage("probe", str(shuffled), "--json", env=env).stdout)
+    for kind, result in again["inputs"].items():
+        assert result["prepare_seconds"] > 0 and all(found["cached"] for found in result["probes"].values()), kind
+    assert json.loads(digests.read_text()).keys() == again["inputs"].keys()
     table = run_sage("evaluate", str(shuffled), env=env).stdout
     assert "(8 of 8 probes reused from the probe cache)" in table
     off = json.loads(run_sage("probe", str(shuffled), "--json", env={**env, "SAGE_PROBE_CACHE": "off"}).stdout)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sage_core.analysis.probe_cache import cached_fit, probe_cache_folder
-from sage_core.analysis.probe_models import ProbeInput, ProbeRecipe, fit_probe
+from sage_core.analysis.probe_models import DeferredProbeInput, ProbeInput, ProbeRecipe, fit_probe
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -70,6 +70,29 @@ def test_a_damaged_entry_is_trained_again_and_replaced(tmp_path: Path) -> None:
         fit, cached = cached_fit("linear", train, labels, test, 2, RECIPE, tmp_path)
         assert cached is False and torch.equal(fit.predictions, first.predictions)
         assert cached_fit("linear", train, labels, test, 2, RECIPE, tmp_path)[1] is True
+
+
+def _never_encoded() -> ProbeInput:
+    raise AssertionError("a probe answered from the cache encoded its training samples")
+
+
+def test_a_training_input_known_by_its_digest_is_not_encoded_on_a_hit(tmp_path: Path) -> None:
+    train, labels, test = _problem()
+    first, _ = cached_fit("conv", train, labels, test, 2, RECIPE, tmp_path)
+    known = DeferredProbeInput(train.digest(), codes=True, load=_never_encoded)
+    fit, cached = cached_fit("conv", known, labels, test, 2, RECIPE, tmp_path)
+    assert cached is True and torch.equal(fit.predictions, first.predictions)
+
+
+def test_a_wrong_digest_that_misses_encodes_and_answers_for_what_the_input_really_is(tmp_path: Path) -> None:
+    train, labels, test = _problem()
+    other, _, _ = _problem(seed=1)
+    wrong = DeferredProbeInput(other.digest(), codes=True, load=lambda: train)
+    fit, cached = cached_fit("linear", wrong, labels, test, 2, RECIPE, tmp_path)
+    assert cached is False
+    assert torch.equal(fit.predictions, fit_probe("linear", train, labels, test, 2, RECIPE).predictions)
+    assert cached_fit("linear", train, labels, test, 2, RECIPE, tmp_path)[1] is True  # stored as what it is
+    assert cached_fit("linear", other, labels, test, 2, RECIPE, tmp_path)[1] is False  # not as what it was called
 
 
 def test_a_cache_folder_that_is_a_file_costs_time_not_the_result(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from sage_core.analysis.redraw import DIGEST_KEY, current_digest, only_when_changed  # noqa: E402
 from sage_core.atomic import save_atomic  # noqa: E402
 from sage_core.figure_axes import FigureAxes  # noqa: E402
 from sage_core.grid import GRID_SIZE  # noqa: E402
@@ -31,7 +32,9 @@ MODEL_KINDS = ("trained", "untrained", "baseline")
 
 def _save(figure: Any, path: Path) -> Path:
     figure.tight_layout()
-    save_atomic(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    digest = current_digest.get()
+    metadata = {DIGEST_KEY: digest} if digest else None
+    save_atomic(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100, metadata=metadata))
     plt.close(figure)
     return path
 
@@ -49,6 +52,7 @@ def _curve(rows: Sequence[Mapping[str, Any]], key: str, validation: bool) -> tup
     return steps, values
 
 
+@only_when_changed
 def training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path) -> Path:
     """Loss, code perplexity and validation loss, one line per run.
 
@@ -83,6 +87,7 @@ def training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path)
     return _save(figure, path)
 
 
+@only_when_changed
 def code_histograms(runs: Mapping[str, Mapping[str, Sequence[int]]], path: Path) -> Path:
     """Per run, the share of each code 0-9 for the trained, untrained and baseline models."""
     figure, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 3.4), squeeze=False)
@@ -104,6 +109,7 @@ def code_histograms(runs: Mapping[str, Mapping[str, Sequence[int]]], path: Path)
     return _save(figure, path)
 
 
+@only_when_changed
 def examples(columns: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path,
              origin: Literal["upper", "lower"] = "upper", axes: FigureAxes | None = None) -> Path:
     """A row of examples: per column one sample's input, puzzle (fixed palette), reconstruction.
@@ -188,6 +194,7 @@ def confusion_panels(probes: Mapping[str, Any], probe: str = "conv") -> dict[str
                        for kind, title in titles.items() if kind in probes["inputs"]}}
 
 
+@only_when_changed
 def confusion_matrices(runs: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
     """Per run, the probe's confusion matrix on the trained puzzles and on the model input.
 
@@ -222,6 +229,7 @@ def confusion_matrices(runs: Mapping[str, Mapping[str, Any]], path: Path) -> Pat
     return _save(figure, path)
 
 
+@only_when_changed
 def code_intensity(runs: Mapping[str, Mapping[str, Mapping[str, float]]], path: Path) -> Path:
     """Box plots of decoded cell intensity for each code value, one panel per run.
 
@@ -245,6 +253,7 @@ def code_intensity(runs: Mapping[str, Mapping[str, Mapping[str, float]]], path: 
     return _save(figure, path)
 
 
+@only_when_changed
 def spatial_structure(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], path: Path) -> Path:
     """Per run: the trained model's per-cell entropy map and neighbour agreement per model.
 

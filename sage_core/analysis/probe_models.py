@@ -18,9 +18,10 @@ The same seed and hyper-parameters for every input and every modality.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -59,12 +60,30 @@ class ProbeRecipe:
         return asdict(self)
 
 
+def tensor_digest(tensor: Tensor) -> str:
+    """SHA-256 (hex) of a tensor's dtype, shape and values."""
+    contiguous = tensor.detach().cpu().contiguous()
+    digest = hashlib.sha256(f"{contiguous.dtype}{tuple(contiguous.shape)}".encode())
+    digest.update(contiguous.numpy().tobytes())
+    return digest.hexdigest()
+
+
 class ProbeInput:
     """What a probe reads: puzzle codes ``(N, 30, 30)`` or continuous features ``(N, C, 30, 30)``."""
 
     def __init__(self, values: Tensor, codes: bool) -> None:
         self.codes = codes
         self.values = values.long() if codes else values.float()
+        self._digest: str | None = None
+
+    def digest(self) -> str:
+        """SHA-256 of the values (computed once): what the probe cache knows this input by."""
+        if self._digest is None:
+            self._digest = tensor_digest(self.values)
+        return self._digest
+
+    def resolve(self) -> ProbeInput:
+        return self
 
     @property
     def channels(self) -> int:
@@ -78,6 +97,25 @@ class ProbeInput:
         if not self.codes:
             return self.values
         return F.one_hot(self.values, NUM_CODES).permute(0, 3, 1, 2).float()
+
+
+class DeferredProbeInput:
+    """A probe input known by its digest, computed only if a probe has to be trained on it.
+
+    A warm probe cache answers from digests alone, so the training samples are not
+    encoded again; ``resolve()`` encodes them (once, through ``load``) on a miss.
+    """
+
+    def __init__(self, digest: str, codes: bool, load: Callable[[], ProbeInput]) -> None:
+        self.codes = codes
+        self._known = digest
+        self._load = load
+
+    def digest(self) -> str:
+        return self._known
+
+    def resolve(self) -> ProbeInput:
+        return self._load()
 
 
 def standardise(train: ProbeInput, *others: ProbeInput) -> list[ProbeInput]:

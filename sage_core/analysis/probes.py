@@ -27,8 +27,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from sage_core.analysis.probe_cache import cached_fit, probe_cache_folder
-from sage_core.analysis.probe_models import PROBE_KINDS, ProbeInput, ProbeRecipe
+from sage_core.analysis.probe_cache import (
+    cached_fit,
+    probe_cache_folder,
+    read_train_digests,
+    train_inputs_key,
+    write_train_digests,
+)
+from sage_core.analysis.probe_models import PROBE_KINDS, DeferredProbeInput, ProbeInput, ProbeRecipe
 from sage_core.contract import PuzzleCompressor
 from sage_core.data import labels_of
 from sage_core.errors import InputError, SageError
@@ -110,6 +116,58 @@ def gather_inputs(trained: PuzzleCompressor, untrained: PuzzleCompressor, datase
     return gathered
 
 
+class TrainingInputs:
+    """The training samples' four probe inputs, encoded only when a probe has to be trained.
+
+    With a probe cache, the inputs' digests are looked up first (``train_inputs_key``): when
+    every fit is a hit, the training samples are never encoded. Encoding runs at the thread
+    count the object was made under (the key includes it).
+    """
+
+    def __init__(self, trained: PuzzleCompressor, untrained: PuzzleCompressor, samples: Dataset[Tensor],
+                 batch_size: int, test_inputs: dict[str, ProbeInput], folder: Path | None) -> None:
+        self._encode = (trained, untrained, samples, batch_size)
+        self._threads = torch.get_num_threads()
+        self._folder = folder
+        self._gathered: dict[str, ProbeInput] | None = None
+        self._seconds: dict[str, float] = {}
+        self._key = self._known = None
+        if folder is not None:
+            self._key = train_inputs_key((trained, untrained), (samples[i] for i in range(len(samples))),  # type: ignore[arg-type]
+                                         test_inputs)
+            self._known = read_train_digests(folder, self._key)
+
+    def get(self, kind: str) -> ProbeInput | DeferredProbeInput | None:
+        """The input of ``kind`` (deferred when its digest is known); None when there is none."""
+        if self._known is not None and self._gathered is None:
+            if kind not in self._known:
+                return None
+            digest, codes = self._known[kind]
+            return DeferredProbeInput(digest, codes, lambda: self._gather()[kind])
+        return self._gather().get(kind)
+
+    def seconds(self, kind: str) -> float:
+        """Seconds spent encoding for ``kind`` (0 when it came from the cache)."""
+        return self._seconds.get(kind, 0.0)
+
+    def remember(self) -> None:
+        """Store the digests of what was encoded, for the next evaluation of the same run."""
+        if self._gathered is not None and self._key is not None:
+            write_train_digests(self._folder, self._key, self._gathered)
+
+    def _gather(self) -> dict[str, ProbeInput]:
+        if self._gathered is None:
+            trained, untrained, samples, batch_size = self._encode
+            threads = torch.get_num_threads()
+            torch.set_num_threads(self._threads)
+            try:
+                gathered = gather_inputs(trained, untrained, samples, len(samples), batch_size)  # type: ignore[arg-type]
+            finally:
+                torch.set_num_threads(threads)
+            self._gathered, self._seconds = gathered.inputs(), gathered.seconds
+        return self._gathered
+
+
 def training_subset(labels: Tensor, recipe: ProbeRecipe) -> Tensor:
     """Indices of at most ``recipe.max_train`` labelled training samples (``NO_LABEL`` left out):
     a seeded random subset, in data order."""
@@ -153,27 +211,27 @@ def run_probes(trained: PuzzleCompressor, untrained: PuzzleCompressor, train_set
         return None
     test_inputs = {kind: ProbeInput(item.values[kept], item.codes) for kind, item in test_inputs.items()}
     test_labels = test_labels[kept]
-    train = gather_inputs(trained, untrained, Subset(train_set, chosen.tolist()), len(chosen), batch_size)
-    train_inputs = train.inputs()
-    results = {}
     folder = probe_cache_folder() if cache else None
+    train = TrainingInputs(trained, untrained, Subset(train_set, chosen.tolist()), batch_size, test_inputs, folder)
+    results = {}
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small models: one thread is fastest on a shared machine, and reproducible
     try:
         for kind in PROBE_INPUTS:
-            if kind not in train_inputs or kind not in test_inputs:
+            if kind not in test_inputs or (found := train.get(kind)) is None:
                 continue
             probes = {}
             for probe in PROBE_KINDS:
-                fit, cached = cached_fit(probe, train_inputs[kind], train_labels[chosen], test_inputs[kind],
-                                         len(classes), recipe, folder)
+                fit, cached = cached_fit(probe, found, train_labels[chosen], test_inputs[kind], len(classes), recipe,
+                                         folder)
                 accuracy, per_class, confusion = score(fit.predictions, test_labels, len(classes))
                 probes[probe] = ProbeScore(accuracy=accuracy, per_class_accuracy=per_class, confusion=confusion,
                                            train_accuracy=fit.train_accuracy, seconds=fit.seconds, cached=cached)
             results[kind] = ProbeInputResult(description=INPUT_DESCRIPTIONS[kind],
-                                             prepare_seconds=train.seconds.get(kind, 0.0), probes=probes)
+                                             prepare_seconds=train.seconds(kind), probes=probes)
     finally:
         torch.set_num_threads(torch_threads)
+    train.remember()
     counts = torch.bincount(test_labels, minlength=len(classes))
     return Probes(classes=list(classes), chance=float(counts.max()) / len(test_labels), train_samples=len(chosen),
                   test_samples=len(test_labels), recipe=recipe.as_dict(), inputs=results,
