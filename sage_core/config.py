@@ -47,6 +47,10 @@ class TrainingConfig(BaseModel):
     checkpoint_every_s: float = Field(60.0, gt=0, description="seconds between checkpoints")
     checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint every this many steps")
     eval_max_samples: int | None = Field(None, ge=1, description="cap the evaluation split size")
+    select: Literal["last", "validation"] = Field(
+        "last", description="the run's model ('best' checkpoint): the last one (where the schedule has decayed) "
+        "or the one of lowest validation loss (for a constant schedule, or early stopping)"
+    )
 
 
 class ModalityConfig(BaseModel):

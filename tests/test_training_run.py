@@ -103,6 +103,30 @@ def test_max_steps_and_max_minutes_stop_cleanly_with_a_checkpoint(registry, tmp_
     assert (by_time / "checkpoints" / "last").read_text().strip() == f"step-{summary['steps']:08d}"
 
 
+def test_the_runs_model_is_the_last_checkpoint_or_by_choice_the_best_validated(registry, tmp_path) -> None:
+    """``train.select``: the model a run offers (``best``) is its last checkpoint by default; with
+    ``validation`` it is the epoch of lowest validation loss. Training itself is the same."""
+    noisy = ("train.epochs=6", "train.lr=0.08", "train.schedule=constant", "train.warmup_steps=0")
+    by_default = train(registry, tmp_path / "last", *noisy)
+    by_validation = train(registry, tmp_path / "validation", *noisy, "train.select=validation")
+    lines = read_lines(by_validation / "metrics.jsonl")
+    losses = {line["step"]: line["loss"] for line in lines if line["split"] == "validation"}
+    lowest = min(losses, key=losses.__getitem__)
+    assert lowest < max(losses)  # this recipe's validation loss is lowest before the end
+    folder = by_validation / "checkpoints"
+    assert (folder / "best").read_text().strip() == f"step-{lowest:08d}"
+    assert (folder / "last").read_text().strip() == f"step-{max(losses):08d}"
+    assert (by_default / "checkpoints" / "best").read_text().strip() == f"step-{max(losses):08d}"
+    assert {p.name for p in (by_default / "checkpoints").glob("step-*")} == {
+        f"step-{max(losses):08d}.safetensors", f"step-{max(losses):08d}.state.pt"}
+    chosen, last = load(by_validation, "best", registry), load(by_default, "best", registry)
+    assert all(torch.equal(a, b) for a, b in zip(load(by_validation, "last", registry).state_dict().values(),
+                                                 last.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(chosen.state_dict().values(), last.state_dict().values()))
+    summary = json.loads((by_default / "summary.json").read_text())
+    assert summary["best_validation_loss"] == losses[lowest]  # still reported
+
+
 def test_a_time_capped_run_ends_with_the_rate_decayed(registry, tmp_path) -> None:
     """On a machine slower than planned, the cosine follows the clock instead of being cut off."""
     capped = ("train.epochs=1000", "train.lr=0.01", "train.warmup_steps=2")

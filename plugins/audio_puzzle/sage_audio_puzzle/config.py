@@ -64,5 +64,6 @@ class AudioPrototypeConfig(CompressorConfig):
     """The research prototype's recipe: Adam 1e-3, batch 64, constant rate, 5 epochs."""
 
     modality: AudioConfig = AudioConfig()
+    # A constant rate: the run's model is its epoch of lowest validation loss.
     train: TrainingConfig = TrainingConfig(epochs=5, batch_size=64, lr=1e-3, warmup_steps=0, schedule="constant",
-                                           grad_clip=None)
+                                           grad_clip=None, select="validation")

@@ -58,4 +58,6 @@ class VisionPrototypeConfig(CompressorConfig):
 
     modality: VisionConfig = VisionConfig()
     prototype_size: int = Field(224, ge=32, description="the prototype's input size (it upscaled CIFAR to 224)")
-    train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=16, lr=1e-3, warmup_steps=0, schedule="constant")
+    # A constant rate: the run's model is its epoch of lowest validation loss.
+    train: TrainingConfig = TrainingConfig(epochs=6, max_minutes=8.0, batch_size=16, lr=1e-3, warmup_steps=0,
+                                           schedule="constant", select="validation")
