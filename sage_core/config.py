@@ -39,7 +39,8 @@ class TrainingConfig(BaseModel):
     lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(100, ge=0, description="linear learning-rate warm-up")
-    schedule: Literal["cosine", "constant"] = "cosine"
+    schedule: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="after warm-up: cosine or linear decay to zero, or the peak rate throughout")
     grad_clip: float | None = Field(1.0, gt=0)
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     bad_data_limit: float = Field(0.01, ge=0, le=1, description="max fraction of unreadable samples")

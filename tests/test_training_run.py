@@ -127,6 +127,19 @@ def test_the_runs_model_is_the_last_checkpoint_or_by_choice_the_best_validated(r
     assert summary["best_validation_loss"] == losses[lowest]  # still reported
 
 
+def test_the_schedules_warm_up_then_decay_to_zero_or_hold() -> None:
+    from sage_core.training.trainer import lr_factor
+
+    assert [lr_factor(step, 4, 104, "linear") for step in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    linear = [lr_factor(step, 4, 104, "linear") for step in range(4, 105)]
+    assert linear[0] == 1.0 and linear[50] == 0.5 and linear[-1] == 0.0
+    assert all(abs((a - b) - 0.01) < 1e-12 for a, b in zip(linear, linear[1:]))  # equal steps down
+    cosine = [lr_factor(step, 4, 104, "cosine") for step in range(4, 105)]
+    assert cosine[0] == 1.0 and abs(cosine[50] - 0.5) < 1e-12 and cosine[-1] == 0.0
+    assert cosine[25] > linear[25] and cosine[75] < linear[75]
+    assert lr_factor(500, 4, 104, "linear") == 0.0 and lr_factor(500, 4, 104, "constant") == 1.0
+
+
 def test_a_time_capped_run_ends_with_the_rate_decayed(registry, tmp_path) -> None:
     """On a machine slower than planned, the cosine follows the clock instead of being cut off."""
     capped = ("train.epochs=1000", "train.lr=0.01", "train.warmup_steps=2")

@@ -42,7 +42,7 @@ __all__ = ["Trainer", "TrainingJob", "adamw", "lr_factor"]
 
 
 def lr_factor(step: float, warmup: int, total: int, schedule: str) -> float:
-    """Linear warm-up to the peak rate, then cosine decay to zero (or constant).
+    """Linear warm-up to the peak rate, then cosine or linear decay to zero (or constant).
 
     ``step`` may be fractional: a time-capped run's schedule position (``_schedule_position``).
     """
@@ -50,8 +50,10 @@ def lr_factor(step: float, warmup: int, total: int, schedule: str) -> float:
         return (step + 1) / warmup
     if schedule == "constant":
         return 1.0
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if schedule == "linear":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
