@@ -15,7 +15,7 @@ from sage_audio_puzzle.frontend import HOP, N_FFT, N_MELS, SAMPLE_RATE, WINDOW_S
 
 
 def mel_to_power(mel_power: Tensor, iterations: int = 30) -> Tensor:
-    """``(W, 128, T)`` mel power -> ``(W, 201, T)`` STFT power: the non-negative least-squares
+    """``(W, 128, T)`` mel power -> ``(W, 513, T)`` STFT power: the non-negative least-squares
     inverse of the mel filterbank.
 
     torchaudio's ``InverseMelScale`` solves unconstrained least squares and clips the negative
@@ -34,14 +34,40 @@ def mel_to_power(mel_power: Tensor, iterations: int = 30) -> Tensor:
     return power
 
 
+def finer_frames(power: Tensor, factor: int) -> Tensor:
+    """``(W, F, T)`` STFT power at hop ``HOP`` -> ``(W, F, T')`` at hop ``HOP / factor``
+    (``T' = 1 + WINDOW_SAMPLES // (HOP / factor)``), interpolated linearly in dB between frames.
+
+    Frame ``k`` of the result is centred on sample ``k * HOP / factor``, so it lies at
+    ``k / factor`` of the way along the given frames (the last ones held past the end).
+    """
+    frames = power.shape[-1]
+    position = torch.arange(1 + WINDOW_SAMPLES // (HOP // factor)) / factor
+    before = position.floor().long().clamp(max=frames - 1)
+    after = (before + 1).clamp(max=frames - 1)
+    weight = (position - before).clamp(0, 1)
+    log_power = power.clamp(min=torch.finfo(torch.float32).tiny).log()
+    return torch.exp(log_power[..., before] * (1 - weight) + log_power[..., after] * weight)
+
+
+#: Griffin-Lim runs at a hop this many times finer than the model's frames (75 % overlap).
+PHASE_HOP_FACTOR = 2
+
+
 def griffin_lim(x: Tensor, iterations: int = 32) -> Tensor:
-    """``(W, 1, 128, 32)`` dB -> ``(W, 16000)`` waveforms (phase estimated by Griffin-Lim)."""
+    """``(W, 1, 128, 32)`` dB -> ``(W, 16000)`` waveforms (phase estimated by Griffin-Lim).
+
+    The log-mel frames are 512 samples apart with a 1024-sample window: 50 % overlap, too little
+    redundancy for Griffin-Lim to find a consistent phase. Run at a hop of 256 (75 %) on
+    frames interpolated between them, it loses less: on 84 windows of real speech, the input's
+    own log-mel through this decoder lost 2.19 dB instead of 2.52 (a hop of 128: 2.46).
+    """
     mel_power = torch.pow(10.0, x.detach().float().cpu().squeeze(1) / 10.0)
-    spectrogram = mel_to_power(mel_power)
+    spectrogram = finer_frames(mel_to_power(mel_power), PHASE_HOP_FACTOR)
     with torch.random.fork_rng():  # a fixed initial phase: the same file every time
         torch.manual_seed(0)
-        transform = torchaudio.transforms.GriffinLim(n_fft=N_FFT, hop_length=HOP, power=2.0, n_iter=iterations,
-                                                     length=WINDOW_SAMPLES)
+        transform = torchaudio.transforms.GriffinLim(n_fft=N_FFT, hop_length=HOP // PHASE_HOP_FACTOR, power=2.0,
+                                                     n_iter=iterations, length=WINDOW_SAMPLES)
         return transform(spectrogram)
 
 
