@@ -114,3 +114,19 @@ def test_a_damaged_or_foreign_figure_is_drawn_anew(tmp_path: Path) -> None:
     path.mkdir()  # not a file at all: drawing fails as it always did, it is not skipped
     with pytest.raises(OSError):
         figures.code_histograms(shown, path)
+
+
+def test_a_figure_of_inputs_that_have_no_digest_is_drawn_every_time(tmp_path: Path) -> None:
+    from sage_core.analysis.redraw import only_when_changed
+
+    drawn = []
+
+    @only_when_changed
+    def draw(thing: object, path: Path) -> Path:
+        drawn.append(thing)
+        path.write_bytes(b"drawn")
+        return path
+
+    for _ in range(2):
+        draw(object(), tmp_path / "figure.png")  # an object with no array and no plain value
+    assert len(drawn) == 2

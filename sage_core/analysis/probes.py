@@ -131,10 +131,11 @@ class TrainingInputs:
         self._folder = folder
         self._gathered: dict[str, ProbeInput] | None = None
         self._seconds: dict[str, float] = {}
-        self._key = self._known = None
+        self._key: str | None = None
+        self._known: dict[str, tuple[str, bool]] | None = None
         if folder is not None:
-            self._key = train_inputs_key((trained, untrained), (samples[i] for i in range(len(samples))),  # type: ignore[arg-type]
-                                         test_inputs)
+            every_sample = (samples[i] for i in range(len(samples)))  # type: ignore[arg-type]
+            self._key = train_inputs_key((trained, untrained), every_sample, test_inputs)
             self._known = read_train_digests(folder, self._key)
 
     def get(self, kind: str) -> ProbeInput | DeferredProbeInput | None:

@@ -51,8 +51,10 @@ def _feed(digest: Any, value: Any) -> None:
             _feed(digest, item)
     elif value is None or isinstance(value, (bool, int, float, str, np.generic, Path)):
         digest.update(f"{type(value).__name__}:{value!r};".encode())
+    elif hasattr(value, "__array__"):  # e.g. a tensor a plugin's to_image returned
+        _feed(digest, np.asarray(value))
     else:
-        raise TypeError(f"a figure's inputs must be plain data, not {type(value).__name__}")
+        raise TypeError(f"no digest for a {type(value).__name__}")
 
 
 def inputs_digest(draw: Callable[..., Any], arguments: Mapping[str, Any]) -> str:
@@ -90,8 +92,11 @@ def only_when_changed(draw: Draw) -> Draw:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         path = Path(bound.arguments["path"])
-        digest = inputs_digest(draw, {name: value for name, value in bound.arguments.items() if name != "path"})
-        if path.is_file() and stored_digest(path) == digest:
+        try:
+            digest: str | None = inputs_digest(draw, {k: v for k, v in bound.arguments.items() if k != "path"})
+        except TypeError:  # inputs it cannot hash: always drawn
+            digest = None
+        if digest is not None and path.is_file() and stored_digest(path) == digest:
             return path
         token = current_digest.set(digest)
         try:
