@@ -1,12 +1,12 @@
 """Draw a figure only when what it shows has changed.
 
-``sage evaluate`` and ``sage compare`` redraw the same PNGs every time they run, and
-rendering them is most of a warm evaluation's time. A figure function wrapped in
-:func:`only_when_changed` hashes its arguments (plain numbers, strings, numpy arrays:
-figures never see torch) together with the drawing code itself, stores that digest in the
-PNG's text chunk and, next time, returns the existing file untouched when the digest
-matches. Any change to the data, the figure code or matplotlib draws it anew, and so does
-a missing, damaged or foreign file.
+``sage evaluate`` and ``sage compare`` would otherwise redraw the same PNGs every time they
+run, and rendering them was most of a warm evaluation's time. A figure function wrapped in
+:func:`only_when_changed` hashes its arguments (plain numbers, strings, arrays) together
+with the source of the module that draws it and matplotlib's version, stores that digest in
+the PNG's text chunk and, next time, returns the existing file untouched when the digest
+matches. Any change to the data, the figure code or matplotlib draws it anew, and so does a
+missing, damaged or foreign file; inputs it cannot hash are drawn every time.
 """
 
 from __future__ import annotations

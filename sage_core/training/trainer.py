@@ -377,7 +377,7 @@ class Trainer:
         Why last by default: the validation loss includes the compressors' training-only terms
         (code balance, order), which wander from epoch to epoch while the schedule decays; picked
         by it, the default audio run's model was a checkpoint of 14,573 of 19,710 steps, 1 %
-        worse on the test split than the last (docs/analysis.md).
+        worse on the test split than the last (docs/training.md).
         """
         improved = validation is not None and validation["loss"] < self.best_val_loss
         if improved:
