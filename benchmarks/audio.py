@@ -2,7 +2,7 @@
 
 Both models are trained by the shared trainer (``train``) on the same embedded data
 (held-out voices for evaluation), each with its own default recipe (ours: batch 16, AdamW
-8e-3, cosine fitted to the time budget; the prototype's: batch 64, 1e-3 constant, 5 epochs)
+8e-3, linear decay fitted to the time budget; the prototype's: batch 64, 1e-3 constant, 5 epochs)
 capped by the same wall-clock budget, one after the other in their own processes (so each
 one's peak memory is its own), with the same thread count.
 Quality and code statistics come from the analyzer's ``evaluate_compressor`` on the test
