@@ -86,4 +86,5 @@ def test_the_shipped_model_beats_the_baseline_codec_on_real_speech(env: dict[str
     model_input = trained["recon"]["logmel_db_rmse"] / baseline["recon"]["logmel_db_rmse"]
     end_to_end = trained["end_to_end"]["logmel_db_rmse"] / baseline["end_to_end"]["logmel_db_rmse"]
     assert evaluation["samples"] >= 80
-    assert model_input < 0.8 and end_to_end < 0.8, (model_input, end_to_end)  # shipped: 0.747 and 0.765
+    # The targets: at most 0.75x the codec on both (shipped: 0.740 and 0.735, 86 windows)
+    assert model_input <= 0.75 and end_to_end <= 0.75, (model_input, end_to_end)
