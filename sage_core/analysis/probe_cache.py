@@ -119,7 +119,8 @@ def _write(path: Path, text: str) -> None:
 # --- the training samples' inputs, known by digest -----------------------------------------
 
 
-def train_inputs_key(models: Sequence[PuzzleCompressor], samples: Iterable[Tensor], test: Mapping[str, ProbeInput]) -> str:
+def train_inputs_key(models: Sequence[PuzzleCompressor], samples: Iterable[Tensor],
+                     test: Mapping[str, ProbeInput]) -> str:
     """SHA-256 over what the training samples' probe inputs are computed from.
 
     The models (class, version, config, every weight), the samples themselves, the thread

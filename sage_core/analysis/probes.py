@@ -159,10 +159,11 @@ class TrainingInputs:
     def _gather(self) -> dict[str, ProbeInput]:
         if self._gathered is None:
             trained, untrained, samples, batch_size = self._encode
+            limit = len(samples)  # type: ignore[arg-type]
             threads = torch.get_num_threads()
             torch.set_num_threads(self._threads)
             try:
-                gathered = gather_inputs(trained, untrained, samples, len(samples), batch_size)  # type: ignore[arg-type]
+                gathered = gather_inputs(trained, untrained, samples, limit, batch_size)
             finally:
                 torch.set_num_threads(threads)
             self._gathered, self._seconds = gathered.inputs(), gathered.seconds

@@ -57,12 +57,17 @@ def _feed(digest: Any, value: Any) -> None:
         raise TypeError(f"no digest for a {type(value).__name__}")
 
 
+@functools.cache
+def _source_digest(filename: str | None) -> bytes:
+    """SHA-256 of a module's source file, read once per process."""
+    return hashlib.sha256(Path(filename).read_bytes() if filename else b"").digest()
+
+
 def inputs_digest(draw: Callable[..., Any], arguments: Mapping[str, Any]) -> str:
     """SHA-256 over ``draw``'s module source, matplotlib's version and ``arguments``."""
     digest = hashlib.sha256()
     module = inspect.getmodule(draw)
-    source = Path(module.__file__).read_bytes() if module is not None and module.__file__ else b""
-    digest.update(hashlib.sha256(source).digest())
+    digest.update(_source_digest(module.__file__ if module is not None else None))
     digest.update(f"{matplotlib.__version__}|{draw.__qualname__}".encode())
     _feed(digest, dict(arguments))
     return digest.hexdigest()
