@@ -5,7 +5,7 @@ prototype's architecture (``vision_prototype``) with the same trainer, data and 
 budget (the puzzle model's measured training time), each in its own process so peak
 memory is its own. Then, in this one process and on the held-out test split of the
 same data, it measures quality (PSNR, SSIM, MSE on [0, 1] at the model resolution),
-code use, code-order Spearman, and encode throughput at batch 64 (the models take turns,
+code use, code-order Spearman (within each image), and encode throughput at batch 64 (the models take turns,
 so CPU contention from other work hits both alike). Prints one table; writes JSON.
 
     python benchmarks/vision.py                      # defaults (~20 min on 2 busy cores)
@@ -26,6 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sage_core.analysis.code_stats import CodeIntensitySample  # noqa: E402
+
 
 def train(compressor_id: str, run_dir: Path, args: list[str]) -> dict[str, Any]:
     """``sage train`` in a child process -> its summary plus the child's peak RSS."""
@@ -42,12 +47,6 @@ def train(compressor_id: str, run_dir: Path, args: list[str]) -> dict[str, Any]:
     summary["peak_rss_mb"] = usage.ru_maxrss / 1024
     summary["process_s"] = time.monotonic() - started
     return summary
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(a, b).correlation)
 
 
 def code_stats(codes: torch.Tensor) -> dict[str, float]:
@@ -68,10 +67,11 @@ def quality(model: Any, x: torch.Tensor, codec: Any, batch: int = 256) -> dict[s
         x_hat.append(h)
     codes_t, x_hat_t = torch.cat(codes), torch.cat(x_hat)
     metrics = {k: float(v.mean()) for k, v in model.modality.reconstruction_metrics(x, x_hat_t).items()}
-    intensity = model.modality.cell_intensity(x_hat_t).reshape(-1).numpy()
-    pick = np.random.default_rng(0).choice(intensity.size, min(intensity.size, 200_000), replace=False)
-    rho = spearman(codes_t.reshape(-1).numpy()[pick], intensity[pick])
-    return {**metrics, **code_stats(codes_t), "spearman": rho}
+    order = CodeIntensitySample(codes_t.numel())
+    order.update(codes_t.numpy(), model.modality.cell_intensity(x_hat_t).numpy())
+    rho = order.as_dict()
+    return {**metrics, **code_stats(codes_t), "spearman": rho["code_order_within"],
+            "spearman_all_cells": rho["code_order_spearman"]}
 
 
 @torch.no_grad()

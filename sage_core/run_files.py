@@ -96,6 +96,8 @@ class CodecEvaluation(BaseModel):
     neighbour_agreement: dict[str, float | None]
     code_order_spearman: float | None
     spearman_cells: int
+    #: Mean Spearman within each puzzle (absent in evaluations before 2026-12-08).
+    code_order_within: float | None = None
     intensity_by_code: dict[str, dict[str, float]]
     recon: dict[str, float]
     mse01: float | None = None

@@ -98,3 +98,23 @@ def test_code_intensity_sample_is_batch_size_independent_and_capped() -> None:
     assert 0.5 < results[0]["code_order_spearman"] < 0.95
     medians = [results[0]["intensity_by_code"][str(k)]["median"] for k in range(10)]
     assert medians == sorted(medians)
+
+
+def test_codes_ordered_within_each_puzzle_on_its_own_range_are_told_apart_from_disorder() -> None:
+    """Two puzzles, each coded on its own range (the second twice as bright): order holds within each one,
+    which the pooled figure blurs; shuffled codes have no order either way."""
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 10, size=(2, 30, 30))
+    intensity = (codes + rng.uniform(0, 1, size=codes.shape)) * np.array([1.0, 2.0])[:, None, None] + \
+        np.array([0.0, 9.0])[:, None, None]
+    sample = CodeIntensitySample(total_cells=codes.size)
+    sample.update(codes, intensity)
+    ordered = sample.as_dict()
+    assert ordered["code_order_within"] > 0.95
+    assert ordered["code_order_spearman"] < ordered["code_order_within"] - 0.1
+    shuffled = CodeIntensitySample(total_cells=codes.size)
+    shuffled.update(rng.permuted(codes.reshape(2, -1), axis=1).reshape(codes.shape), intensity)
+    assert abs(shuffled.as_dict()["code_order_within"]) < 0.1
+    flat = CodeIntensitySample(total_cells=900)
+    flat.update(np.full((1, 30, 30), 3), intensity[:1])
+    assert flat.as_dict()["code_order_within"] is None  # a constant puzzle has no order to tell

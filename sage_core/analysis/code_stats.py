@@ -113,10 +113,13 @@ class CodeStatistics:
 
 
 class CodeIntensitySample:
-    """A deterministic subsample of (code, decoded intensity) cell pairs for Spearman.
+    """Spearman between codes and decoded intensity: over all cells, and within each puzzle.
 
-    Every ``stride``-th cell of the whole set (in data order) is kept, so the result does
-    not depend on the batch size and stays below ``max_cells`` pairs.
+    Over all cells, a deterministic subsample: every ``stride``-th cell of the whole set (in
+    data order) is kept, so the result does not depend on the batch size and stays below
+    ``max_cells`` pairs. Within a puzzle, every cell, averaged over puzzles (those with a
+    constant side left out): the order a codec that codes each sample on its own range
+    (vision's luma range) promises, which the pooled figure mixes with the ranges.
     """
 
     def __init__(self, total_cells: int, max_cells: int = 200_000) -> None:
@@ -124,19 +127,26 @@ class CodeIntensitySample:
         self.seen = 0
         self.codes: list[np.ndarray] = []
         self.intensity: list[np.ndarray] = []
+        self.within: list[float] = []
 
     def update(self, codes: np.ndarray, intensity: np.ndarray) -> None:
         """Add a batch: ``codes`` and ``intensity`` both ``(N, 30, 30)``."""
-        codes, intensity = np.asarray(codes).ravel(), np.asarray(intensity, dtype=np.float64).ravel()
+        codes, intensity = np.asarray(codes), np.asarray(intensity, dtype=np.float64)
         if codes.shape != intensity.shape:
             raise ValueError(f"codes {codes.shape} and intensity {intensity.shape} differ in size")
+        for one_codes, one_intensity in zip(codes.reshape(len(codes), -1), intensity.reshape(len(codes), -1)):
+            finite = np.isfinite(one_intensity)
+            rho = spearman(one_codes[finite], one_intensity[finite])
+            if rho is not None:
+                self.within.append(rho)
+        codes, intensity = codes.ravel(), intensity.ravel()
         first = (-self.seen) % self.stride
         self.codes.append(codes[first :: self.stride].astype(np.int64))
         self.intensity.append(intensity[first :: self.stride])
         self.seen += len(codes)
 
     def as_dict(self) -> dict[str, Any]:
-        """Spearman rho (None when undefined) and per-code intensity quartiles for box plots."""
+        """Spearman rho over all cells and within puzzles (None when undefined), per-code intensity quartiles."""
         codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int64)
         intensity = np.concatenate(self.intensity) if self.intensity else np.zeros(0)
         finite = np.isfinite(intensity)
@@ -153,6 +163,7 @@ class CodeIntensitySample:
                 }
         return {
             "code_order_spearman": spearman(codes, intensity),
+            "code_order_within": float(np.mean(self.within)) if self.within else None,
             "spearman_cells": int(len(codes)),
             "intensity_by_code": by_code,
         }

@@ -46,7 +46,8 @@ def print_evaluation(evaluation: Any, summary: Any = None) -> None:
         ("perplexity", lambda m: f"{m.perplexity:.2f}"),
         ("entropy bits/cell (max 3.32)", lambda m: f"{m.entropy_bits:.2f}"),
         ("bits/puzzle (of 2,990)", lambda m: f"{m.bits_per_puzzle:.0f}"),
-        ("code-order Spearman", lambda m: "-" if m.code_order_spearman is None else f"{m.code_order_spearman:.3f}"),
+        ("code-order Spearman, all cells", lambda m: _rho(m.code_order_spearman)),
+        ("code-order Spearman, within a puzzle", lambda m: _rho(m.code_order_within)),
         *[(f"{name}{' (primary, ' + direction + ' is better)' if name == metric else ''}",
            lambda m, name=name: f"{m.recon[name]:.4g}") for name in models["trained"].recon],
         *[(f"{name}, end to end", lambda m, name=name: f"{m.end_to_end[name]:.4g}" if "end_to_end" in (m.model_extra or {})
@@ -74,6 +75,10 @@ def print_evaluation(evaluation: Any, summary: Any = None) -> None:
         console.print(f"training stopped by its time cap (train.max_minutes) after {summary.steps} of "
                       f"{summary.total_steps} planned steps: the result depends on this machine's speed", style="bold")
     console.print(escape(f"figures: {', '.join(evaluation.figures)}"))
+
+
+def _rho(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _print_ratio(console: Any, other: str, metric: str, trained: float, value: float, ratio: float | None,

@@ -56,16 +56,20 @@ def block_classes(codes: Tensor, block: int, classes: int) -> Tensor:
     return to_blocks(codes.long(), block).sum(-1) % classes
 
 
-def _walk(current: Tensor, where: Tensor, steps: Tensor, direction: float, levels: int) -> tuple[Tensor, Tensor]:
+def _walk(current: Tensor, where: Tensor, steps: Tensor, direction: float, levels: int,
+          frozen: Tensor | None) -> tuple[Tensor, Tensor]:
     """Move ``steps`` cells of each block by one level each in ``direction``, cheapest first.
 
-    Returns the moved blocks and each block's added cost (inf where there is no room).
+    Cells where ``frozen`` (broadcast to the blocks) is True never move. Returns the moved
+    blocks and each block's added cost (inf where there is no room).
     """
     added = torch.zeros(current.shape[:-1], dtype=current.dtype, device=current.device)
     for step in range(int(steps.max()) if steps.numel() else 0):
         moved = current + direction
         cost = (moved - where) ** 2 - (current - where) ** 2
         cost = cost.masked_fill((moved < 0) | (moved > levels - 1), math.inf)
+        if frozen is not None:
+            cost = cost.masked_fill(frozen, math.inf)
         best, index = cost.min(-1)
         active = steps > step
         added = added + torch.where(active, best, torch.zeros_like(best))
@@ -74,22 +78,25 @@ def _walk(current: Tensor, where: Tensor, steps: Tensor, direction: float, level
     return current, added
 
 
-def embed_classes(codes: Tensor, position: Tensor, target: Tensor, block: int, classes: int, levels: int) -> Tensor:
+def embed_classes(codes: Tensor, position: Tensor, target: Tensor, block: int, classes: int, levels: int,
+                  frozen: Tensor | None = None) -> Tensor:
     """Nudge the cheapest cells by one level at a time until every block's code sum names ``target``.
 
     ``codes`` ``(N, 30, 30)`` are the nearest levels of ``position`` (each cell's continuous
     level coordinate, level k centred at k); ``target`` ``(N, g, g)``. Each block tries both
     ways round the modulus (down by r, up by ``classes - r``), one cell and one level at a
     time, always the cell whose squared distance to its position grows least, and keeps the
-    cheaper way. Deterministic per image, so puzzles never depend on batch-mates.
+    cheaper way. Cells where ``frozen`` ``(30, 30)`` is True (a header) keep their codes but
+    count in their block's sum. Deterministic per image, so puzzles never depend on batch-mates.
     """
     if classes == 1:
         return codes
     current = to_blocks(codes.to(position.dtype), block)
     where = to_blocks(position, block)
     residue = (current.sum(-1).long() - target) % classes
-    down, down_cost = _walk(current, where, residue, -1.0, levels)
-    up, up_cost = _walk(current, where, (classes - residue) % classes, 1.0, levels)
+    fixed = None if frozen is None else to_blocks(frozen[None], block)
+    down, down_cost = _walk(current, where, residue, -1.0, levels, fixed)
+    up, up_cost = _walk(current, where, (classes - residue) % classes, 1.0, levels, fixed)
     chosen = torch.where((down_cost <= up_cost)[..., None], down, up)
     return from_blocks(chosen, block).long()
 

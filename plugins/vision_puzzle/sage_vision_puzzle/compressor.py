@@ -4,12 +4,13 @@ Every cell is computed from its own ``R/30 x R/30`` patch (plus context from 3x3
 convolutions at the cell grid), so all 900 cells carry independent information.
 
 Code order, by construction: each cell's latent is the logit of the patch's mean luma
-plus a learned correction, and the decoder's output is a gray image of the code's
-level (bilinearly upsampled) plus a learned residual. Both learned parts start at zero.
-Colour rides on the luma codes (``chroma.py``): each block's code sum names a palette
-chroma, and the decoder adds it. So an untrained model is the luma quantiser with
-colour: all ten codes are used from the first step, a higher code decodes to a brighter
-cell, and training adds detail and better colour on top without discovering an order.
+(relative to the image's own luma range, ``luma_range.py``) plus a learned correction,
+and the decoder's output is a gray image of the code's level (bilinearly upsampled, in
+that range) plus a learned residual. Both learned parts start at zero. Colour rides on
+the luma codes (``chroma.py``): each block's code sum names a palette chroma, and the
+decoder adds it. So an untrained model is the luma quantiser with range and colour: all
+ten codes are used from the first step, a higher code decodes to a brighter cell, and
+training adds detail and better colour on top without discovering an order.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from torch import Tensor, nn
 from sage_core import GRID_SIZE, CompressorOutput, FiniteScalarQuantizer, PuzzleCompressor
 from sage_vision_puzzle.chroma import ChromaPalette, block_classes, embed_classes, from_ycbcr, to_ycbcr
 from sage_vision_puzzle.config import VisionPuzzleConfig
+from sage_vision_puzzle.luma_range import (fill_header, full_range, header_mask, image_range, range_luma,
+                                           read_header, write_header)
 from sage_vision_puzzle.metrics import cell_luminance
 from sage_vision_puzzle.modality import VisionModality
 
@@ -60,7 +63,7 @@ class CellEncoder(nn.Module):
 
 
 class CellDecoder(nn.Module):
-    """Cell values ``(N, 30, 30)`` in (0, 1) and chroma ``(N, 2, 30, 30)`` -> ``(N, 3, R, R)`` residual.
+    """Cell values ``(N, 30, 30)`` in (0, 1), their luma and chroma ``(N, 2, 30, 30)`` -> ``(N, 3, R, R)`` residual.
 
     The residual is zero at initialisation. Dilated blocks widen the context cheaply:
     edges come from the neighbours, and colour follows them.
@@ -68,24 +71,28 @@ class CellDecoder(nn.Module):
 
     def __init__(self, patch: int, channels: int, blocks: int) -> None:
         super().__init__()
-        self.embed = nn.Conv2d(3, channels, 3, padding=1)
+        self.embed = nn.Conv2d(4, channels, 3, padding=1)
         self.blocks = nn.Sequential(*(ResidualBlock(channels, dilation=2 ** (i % 3)) for i in range(blocks)))
         self.head = nn.Conv2d(channels, 3 * patch * patch, 1)
         self.shuffle = nn.PixelShuffle(patch)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, values: Tensor, chroma: Tensor) -> Tensor:
-        features = F.relu(self.blocks(self.embed(torch.cat([values[:, None] - 0.5, chroma], 1))))
+    def forward(self, values: Tensor, luma: Tensor, chroma: Tensor) -> Tensor:
+        features = F.relu(self.blocks(self.embed(torch.cat([values[:, None] - 0.5, luma[:, None] - 0.5, chroma], 1))))
         return self.shuffle(self.head(features))
 
 
 class VisionPuzzleCompressor(PuzzleCompressor):
-    """RGB images ``(N, 3, R, R)`` -> puzzles; code 0 = darkest cell, 9 = brightest, block sums = colour."""
+    """RGB images ``(N, 3, R, R)`` -> puzzles; code 0 = darkest cell, 9 = brightest, block sums = colour.
+
+    With ``luma_range = "image"`` (the default) the codes span the image's own darkest to
+    brightest cell, and the four header cells at the bottom right say which luma that is.
+    """
 
     id = "vision_puzzle"
     Modality = VisionModality
-    version = "2"
+    version = "3"
     Config = VisionPuzzleConfig
     ordered_codes = True
 
@@ -101,33 +108,62 @@ class VisionPuzzleCompressor(PuzzleCompressor):
         self.palette = ChromaPalette(c.chroma_classes)
         self.decoder = CellDecoder(patch, c.channels, c.decoder_blocks)
 
-    def latent(self, x: Tensor) -> Tensor:
-        """``(N, 3, R, R)`` -> ``(N, 30, 30)``: logit of each cell's mean luma + learned correction."""
-        luma = cell_luminance(x).clamp(LOGIT_MARGIN, 1 - LOGIT_MARGIN)
-        return torch.logit(luma) + self.encoder(x)
+    @property
+    def has_header(self) -> bool:
+        return self.config.luma_range == "image"
 
-    def codes_with_colour(self, x: Tensor, squashed: Tensor) -> Tensor:
-        """Nearest levels of the squashed latents, nudged so each block's sum names its colour."""
+    def luma_range(self, x: Tensor) -> Tensor:
+        """``(N, 3, R, R)`` -> ``(N, 2)`` int64 ``lo, hi`` on the header's grid (0-99): what the codes span."""
+        if self.has_header:
+            return image_range(cell_luminance(x))
+        return full_range(len(x), x.device)
+
+    def latent(self, x: Tensor, luma_range: Tensor) -> Tensor:
+        """``(N, 3, R, R)`` -> ``(N, 30, 30)``: logit of each cell's mean luma within the range + learned correction."""
+        lo, hi = range_luma(luma_range)
+        relative = (cell_luminance(x) - lo) / (hi - lo)
+        correction = self.encoder(x)
+        if self.config.code_reach is None:
+            return torch.logit(relative.clamp(LOGIT_MARGIN, 1 - LOGIT_MARGIN)) + correction
+        reach = self.config.code_reach / self.quantizer.levels
+        moved = relative + reach * torch.tanh(correction)
+        return torch.logit(moved.clamp(LOGIT_MARGIN, 1 - LOGIT_MARGIN))
+
+    def codes_with_colour(self, x: Tensor, squashed: Tensor, luma_range: Tensor) -> Tensor:
+        """Nearest levels of the squashed latents and the range's header, nudged so each block's sum names its colour."""
         c = self.config
         levels = self.quantizer.levels
         _, chroma = to_ycbcr(x)
         block_chroma = F.adaptive_avg_pool2d(chroma, GRID_SIZE // c.chroma_block)
         target = self.palette.nearest(block_chroma)
         codes = self.quantizer.codes_from_squashed(squashed)
-        return embed_classes(codes, squashed * levels - 0.5, target, c.chroma_block, c.chroma_classes, levels)
+        position = squashed * levels - 0.5
+        frozen = None
+        if self.has_header:
+            codes = write_header(codes, luma_range)
+            frozen = header_mask(codes.device)
+            position = torch.where(frozen, codes.to(position.dtype), position)
+        return embed_classes(codes, position, target, c.chroma_block, c.chroma_classes, levels, frozen)
 
     def encode_codes(self, x: Tensor) -> Tensor:
-        return self.codes_with_colour(x, self.quantizer.squash(self.latent(x)))
+        luma_range = self.luma_range(x)
+        return self.codes_with_colour(x, self.quantizer.squash(self.latent(x, luma_range)), luma_range)
 
     def decode_values(self, values: Tensor, codes: Tensor) -> Tensor:
         """Cell values ``(N, 30, 30)`` in (0, 1) and their codes -> ``(N, 3, R, R)`` in [0, 1]."""
         c = self.config
         size = (self.resolution, self.resolution)
+        if self.has_header:
+            lo, hi = range_luma(read_header(codes))
+            values = fill_header(values)
+        else:
+            lo, hi = range_luma(full_range(len(codes), codes.device))
+        luma = lo + (hi - lo) * values
         block_chroma = self.palette.lookup(block_classes(codes, c.chroma_block, c.chroma_classes))
-        gray = F.interpolate(values[:, None], size=size, mode="bilinear", align_corners=False)
+        gray = F.interpolate(luma[:, None], size=size, mode="bilinear", align_corners=False)
         chroma = F.interpolate(block_chroma, size=size, mode="bilinear", align_corners=False)
         cell_chroma = block_chroma.repeat_interleave(c.chroma_block, 2).repeat_interleave(c.chroma_block, 3)
-        return torch.clamp(from_ycbcr(gray, chroma) + self.decoder(values, cell_chroma), 0, 1)
+        return torch.clamp(from_ycbcr(gray, chroma) + self.decoder(values, luma, cell_chroma), 0, 1)
 
     def decode_codes(self, codes: Tensor) -> Tensor:
         return self.decode_values(self.quantizer.values_from_codes(codes), codes)
@@ -138,8 +174,9 @@ class VisionPuzzleCompressor(PuzzleCompressor):
         Plain MSE lets a few badly coloured images dominate; the floor (40 dB) keeps
         near-perfect images from dominating instead. The loss is >= 0 (0 = perfect).
         """
-        squashed = self.quantizer.squash(self.latent(x))
-        codes = self.codes_with_colour(x, squashed.detach())
+        luma_range = self.luma_range(x)
+        squashed = self.quantizer.squash(self.latent(x, luma_range))
+        codes = self.codes_with_colour(x, squashed.detach(), luma_range)
         values = squashed + (self.quantizer.values_from_codes(codes) - squashed).detach()  # straight through
         x_hat = self.decode_values(values, codes)
         mse = ((x_hat - x) ** 2).flatten(1).mean(1)

@@ -37,6 +37,12 @@ class VisionPuzzleConfig(CompressorConfig):
     channels: int = Field(32, ge=4, description="feature channels at the 30x30 cell grid")
     encoder_blocks: int = Field(1, ge=0, description="residual 3x3 blocks after the patch embedding")
     decoder_blocks: int = Field(3, ge=1, description="residual 3x3 blocks before the pixel shuffle")
+    luma_range: Literal["image", "fixed"] = Field(
+        "image", description="codes span each image's own luma range, written in the 2x2 header cells at the "
+        "bottom right (image), or the fixed range 0-1 with no header (fixed)")
+    code_reach: float | None = Field(
+        1.0, gt=0, description="levels the learned correction may move a cell's code from its luma level, so "
+        "a puzzle stays a brightness map (None: no bound)")
     chroma_block: int = Field(5, ge=1, description="colour: cells per side of a block carrying one chroma class")
     chroma_classes: int = Field(
         8, ge=1, le=10, description="colour: palette size; a block's code sum modulo it names the class (1 = gray only)"

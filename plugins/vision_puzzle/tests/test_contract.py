@@ -32,7 +32,7 @@ def test_prototype_has_the_reported_parameter_count() -> None:
 
 def test_untrained_gray_only_model_is_the_baseline_codec(crops: torch.Tensor, tiny) -> None:
     """Both learned parts start at zero, so training starts from the luma quantiser, all codes live."""
-    model = VisionPuzzleCompressor(tiny(chroma_classes=1)).eval()
+    model = VisionPuzzleCompressor(tiny(chroma_classes=1, luma_range="fixed")).eval()
     codes = model.encode_codes(crops)
     base_codes, base_hat = model.modality.baseline_codec(crops)
     assert torch.equal(codes, base_codes)
