@@ -4,13 +4,14 @@ Every cell is computed from its own ``R/30 x R/30`` patch (plus context from 3x3
 convolutions at the cell grid), so all 900 cells carry independent information.
 
 Code order, by construction: each cell's latent is the logit of the patch's mean luma
-(relative to the image's own luma range, ``luma_range.py``) plus a learned correction,
-and the decoder's output is a gray image of the code's level (bilinearly upsampled, in
-that range) plus a learned residual. Both learned parts start at zero. Colour rides on
-the luma codes (``chroma.py``): each block's code sum names a palette chroma, and the
-decoder adds it. So an untrained model is the luma quantiser with range and colour: all
-ten codes are used from the first step, a higher code decodes to a brighter cell, and
-training adds detail and better colour on top without discovering an order.
+(relative to the image's own luma range, ``luma_range.py``) moved by a learned
+correction of at most ``code_reach`` levels, and the decoder's output is a gray image
+of the code's level (bilinearly upsampled, in that range) plus a learned residual. Both
+learned parts start at zero. Colour rides on the luma codes (``chroma.py``): each
+block's code sum names a palette chroma, and the decoder adds it. So an untrained model
+is the luma quantiser with range and colour: all ten codes are used from the first
+step, a higher code decodes to a brighter cell, and training adds detail and better
+colour on top without discovering an order.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class VisionPuzzleCompressor(PuzzleCompressor):
         return full_range(len(x), x.device)
 
     def latent(self, x: Tensor, luma_range: Tensor) -> Tensor:
-        """``(N, 3, R, R)`` -> ``(N, 30, 30)``: logit of each cell's mean luma within the range + learned correction."""
+        """``(N, 3, R, R)`` -> ``(N, 30, 30)``: logit of each cell's mean luma within the range, moved by the
+        learned correction (at most ``code_reach`` levels, so a code stays a brightness)."""
         lo, hi = range_luma(luma_range)
         relative = (cell_luminance(x) - lo) / (hi - lo)
         correction = self.encoder(x)
@@ -130,7 +132,7 @@ class VisionPuzzleCompressor(PuzzleCompressor):
         return torch.logit(moved.clamp(LOGIT_MARGIN, 1 - LOGIT_MARGIN))
 
     def codes_with_colour(self, x: Tensor, squashed: Tensor, luma_range: Tensor) -> Tensor:
-        """Nearest levels of the squashed latents and the range's header, nudged so each block's sum names its colour."""
+        """Nearest levels of the squashed latents plus the range's header, nudged so block sums name colours."""
         c = self.config
         levels = self.quantizer.levels
         _, chroma = to_ycbcr(x)

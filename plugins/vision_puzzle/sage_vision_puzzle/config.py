@@ -42,7 +42,7 @@ class VisionPuzzleConfig(CompressorConfig):
         "bottom right (image), or the fixed range 0-1 with no header (fixed)")
     code_reach: float | None = Field(
         1.0, gt=0, description="levels the learned correction may move a cell's code from its luma level, so "
-        "a puzzle stays a brightness map (None: no bound)")
+        "a puzzle stays a brightness map (null: no bound)")
     chroma_block: int = Field(5, ge=1, description="colour: cells per side of a block carrying one chroma class")
     chroma_classes: int = Field(
         8, ge=1, le=10, description="colour: palette size; a block's code sum modulo it names the class (1 = gray only)"
