@@ -184,7 +184,8 @@ def table_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
         row("entropy bits/cell", lambda e: f"{e['codes']['trained']['entropy_bits']:.2f} "
             f"({e['codes']['trained']['entropy_fraction']:.1%} of log2 10)"),
         row("bits/puzzle (of 2,990)", trained("bits_per_puzzle", 4)),
-        row("code-order Spearman (within a puzzle)", lambda e: _number(e["codes"]["trained"]["code_order_spearman"])
+        row("code-order Spearman, all cells (within a puzzle)",
+            lambda e: _number(e["codes"]["trained"]["code_order_spearman"])
             + f" ({_number(e['codes']['trained']['code_order_within'])})"
             + ("" if e["ordered_codes"] else " (order not claimed)")),
         row("primary metric", _primary),
